@@ -1,0 +1,38 @@
+# 两个常用命令：make lab（打开课程）与 make test（跑全部测试）。每个目标自己准备好环境。
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Linux 无 GPU 的电脑可加：PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
+PIP_ARGS ?=
+STAMP  := $(VENV)/.installed
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+
+.PHONY: setup lab test execute data clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(PIP_ARGS) -r requirements.txt
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+
+test: $(STAMP)
+	COURSE_FAST=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
+
+# 完整运行每个笔记本并把输出保存回文件（提交前用）
+execute: $(STAMP)
+	for nb in notebooks/[0-9]*.ipynb; do \
+	  echo "== $$nb"; \
+	  COURSE_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=7200 "$$nb" || exit 1; \
+	done
+
+data: $(STAMP)
+	$(BIN)/python scripts/build_poems.py
+
+clean-venv:
+	rm -rf $(VENV)

