@@ -16,6 +16,9 @@ POEMS_PATH = DATA_DIR / "poems.txt"
 # 训练好的模型等大文件放在 git 之外
 CACHE_DIR = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
 
+# TensorFlow 导入时会在 stderr 打印一串启动日志；在导入它之前把日志级别调高
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 FAST = os.environ.get("COURSE_FAST", "0").strip().lower() not in ("", "0", "false", "no")
 
 
