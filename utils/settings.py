@@ -56,3 +56,26 @@ def tf_device() -> str:
     import tensorflow as tf
 
     return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+
+
+def import_tensorflow():
+    """安静地导入 TensorFlow 并返回它。
+
+    TensorFlow 2.21 在导入时直接向 stderr（文件描述符 2）打印 oneDNN 与 absl 的启动日志，
+    TF_CPP_MIN_LOG_LEVEL 拦不住；导入期间把描述符 2 暂时指向空设备，之后的报错照常显示。
+    用法：tf = import_tensorflow()
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tf
