@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils.gradcheck import numerical_gradient, relative_error
+from utils.numpy_rnn import sigmoid  # 与第 03 章共用同一个数值稳定的 σ
 
 LSTM_GATES = ("f", "i", "C", "o")  # 本模块（原文）的顺序
 GRU_GATES = ("z", "r", "h")
@@ -33,12 +34,6 @@ TORCH_LSTM_ORDER = ("i", "f", "C", "o")   # PyTorch: i, f, g, o
 KERAS_LSTM_ORDER = ("i", "f", "C", "o")   # Keras:   i, f, c, o
 TORCH_GRU_ORDER = ("r", "z", "h")         # PyTorch: r, z, n
 KERAS_GRU_ORDER = ("z", "r", "h")         # Keras:   z, r, h
-
-
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """数值稳定的 σ(a) = 1/(1+e^{-a})：大的负数也不会溢出。"""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
 
 # ---------------------------------------------------------------- 初始化
