@@ -1,8 +1,8 @@
 """utils/apple_data.py：模板数据平衡、测试模板不在训练集、分词后恰好一个苹果。"""
 import pytest
 
-from utils.apple_data import (TAGS, TEMPLATES, count_by, encode_examples, make_apple_data,
-                              tag_apples, tokenize)
+from utils.apple_data import (TAGS, count_by, encode_examples, make_apple_data, tag_apples,
+                              templates, tokenize)
 from utils.data import Vocab
 
 
@@ -33,8 +33,17 @@ def test_test_templates_unseen(data):
     train_templates = {e.template for e in train}
     test_templates = {e.template for e in test}
     assert train_templates.isdisjoint(test_templates)
-    n_templates = sum(len(v) for v in TEMPLATES.values())
-    assert len(train_templates) + len(test_templates) == n_templates
+    assert len(train_templates) + len(test_templates) == len(templates())
+    # 测试模板是新搭配：其中的句式和线索各自都在训练模板里出现过
+    parts = lambda names, i: {n.rsplit("-", 2)[0] + n.rsplit("-", 2)[i] for n in names}  # noqa: E731
+    assert parts(test_templates, 1) <= parts(train_templates, 1)  # 句式
+    assert parts(test_templates, 2) <= parts(train_templates, 2)  # 线索
+
+
+def test_test_words_seen_in_training(data):
+    train, test = data
+    vocab = Vocab.build(e.tokens for e in train)
+    assert not {t for e in test for t in e.tokens if t not in vocab}
 
 
 def test_exactly_one_apple_tagged(data):

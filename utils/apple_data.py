@@ -5,7 +5,8 @@
   side="right" 线索在 apple 之后（"the apple is a great company"），apple 之前只有
                两类共用的开头（the / this / 我觉得 ……），从左边看不出是哪一类。
 每个 (语言, 标签, 线索位置) 组合的模板数、每个模板的句子数都相同，所以两类 apple 各占一半。
-测试集用训练时没见过的模板（每组的第 4、8 个……），考的是泛化而不是记忆。
+模板 = 句式（FRAMES，两类共用）× 线索短语（CUES）。测试集用训练时没见过的搭配：每个句式、
+每个线索都在训练集里出现过，但在测试句子里是新组合，考的是“认出线索”这种泛化，而不是记住整句。
 """
 from __future__ import annotations
 
@@ -19,105 +20,67 @@ TAGS = ("O", "FRUIT", "COMPANY")
 APPLE_WORDS = {"en": "apple", "zh": "苹果"}
 
 # 填空：{P} 人，{F} 水果形容词（英文），{PRE} 两类共用的开头（只用于 side="right"），
-# I 是加在每句最前面的时间/语气词（两类共用，不是线索）。每个模板至少含 {P} 或 {PRE}。
+# I 是加在每句最前面的时间/语气词（两类共用，不是线索）。
 FILLERS = {
     "en": {
-        "P": ["tom", "anna", "my sister", "our teacher", "the boy", "lucy", "mr wang"],
+        "P": ["i", "we", "you", "they", "my parents", "our teachers", "the kids"],
         "F": ["red", "green", "ripe", "sweet", "juicy", "fresh"],
-        "I": ["", "yesterday", "today", "last week", "in the morning", "by the way", "i heard that"],
         "PRE": ["the", "this", "that", "i think the", "{P} said the", "everyone knows the", "look , the"],
+        "I": ["", "yesterday", "today", "last week", "in the morning", "by the way", "i heard that"],
     },
     "zh": {
         "P": ["小明", "小红", "妈妈", "老师", "哥哥", "我", "她"],
-        "I": ["", "昨天", "今天", "上周", "听说", "其实", "据说"],
         "PRE": ["", "这个", "那个", "我觉得", "{P}说", "大家都知道", "你看，"],
+        "I": ["", "昨天", "今天", "上周", "听说", "其实", "据说"],
     },
 }
 
-# (语言, 标签, 线索位置) -> 模板；每组 8 个，下标 3、7 的两个只进测试集
-TEMPLATES = {
-    ("en", "FRUIT", "left"): [
-        "{P} likes eating a {F} {A} .",
-        "{P} peeled the {A} with a knife .",
-        "{P} picked a {F} {A} from the tree .",
-        "{P} baked a pie with one {A} .",
-        "{P} washed a {A} before lunch .",
-        "{P} cut the {F} {A} into slices .",
-        "for dessert {P} had a {F} {A} .",
-        "{P} took a bite of the {A} .",
-    ],
-    ("en", "FRUIT", "right"): [
-        "{PRE} {A} is sweet and juicy .",
-        "{PRE} {A} fell from the tree .",
-        "{PRE} {A} tastes {F} .",
-        "{PRE} {A} is my favourite fruit .",
-        "{PRE} {A} has a worm inside .",
-        "{PRE} {A} was grown on a farm .",
-        "{PRE} {A} on the table is ripe .",
-        "{PRE} {A} is rich in vitamins .",
-    ],
-    ("en", "COMPANY", "left"): [
-        "{P} bought shares of {A} today .",
-        "{P} works as an engineer at {A} .",
-        "{P} met the ceo of {A} .",
-        "{P} invested in {A} last year .",
-        "{P} got a job offer from {A} .",
-        "{P} checked the stock price of {A} .",
-        "{P} and other analysts praised {A} .",
-        "{P} filed a lawsuit against {A} .",
-    ],
-    ("en", "COMPANY", "right"): [
-        "{PRE} {A} released a new phone .",
-        "{PRE} {A} hired many engineers .",
-        "{PRE} {A} announced record profits .",
-        "{PRE} {A} is a great company .",
-        "{PRE} {A} opened a store in shanghai .",
-        "{PRE} {A} earns billions every year .",
-        "{PRE} {A} is a big tech company .",
-        "{PRE} {A} sued a rival company .",
-    ],
-    ("zh", "FRUIT", "left"): [
-        "{P}削了一个{A}。",
-        "{P}从树上摘了一个{A}。",
-        "{P}每天都吃一个{A}。",
-        "{P}喜欢吃{A}。",
-        "{P}洗了一个{A}。",
-        "{P}在水果店买了一个{A}。",
-        "{P}咬了一口{A}。",
-        "{P}用刀切开了{A}。",
-    ],
-    ("zh", "FRUIT", "right"): [
-        "{PRE}{A}又甜又脆。",
-        "{PRE}{A}熟透了。",
-        "{PRE}{A}从树上掉下来了。",
-        "{PRE}{A}里面有虫子。",
-        "{PRE}{A}很新鲜。",
-        "{PRE}{A}是一种水果。",
-        "{PRE}{A}的味道很甜。",
-        "{PRE}{A}放在桌子上，已经熟了。",
-    ],
-    ("zh", "COMPANY", "left"): [
-        "{P}买了很多股票，其中有{A}。",
-        "{P}跳槽去了{A}。",
-        "分析师{P}看好{A}。",
-        "{P}收到了{A}的录用通知。",
-        "{P}很崇拜科技公司{A}。",
-        "{P}在{A}当工程师。",
-        "{P}作为投资者看好{A}的前景。",
-        "{P}入职了{A}。",
-    ],
-    ("zh", "COMPANY", "right"): [
-        "{PRE}{A}的股价上涨了。",
-        "{PRE}{A}公布了季度财报。",
-        "{PRE}{A}招聘了很多工程师。",
-        "{PRE}{A}是一家很棒的公司。",
-        "{PRE}{A}在上海开了新店。",
-        "{PRE}{A}的市值很高。",
-        "{PRE}{A}发布了新手机。",
-        "{PRE}{A}是一家科技公司。",
-    ],
+# 句式（两类共用，本身不含线索）：{C} 处填线索短语，{A} 处是 apple / 苹果
+FRAMES = {
+    ("en", "left"): ["{P} {C} {A} .", "{P} often {C} {A} .", "i think {P} {C} {A} .",
+                     "every week {P} {C} {A} ."],
+    ("en", "right"): ["{PRE} {A} {C} .", "{PRE} {A} really {C} .", "{PRE} {A} {C} , they say .",
+                      "{PRE} {A} probably {C} ."],
+    ("zh", "left"): ["{P}{C}{A}。", "{P}也{C}{A}。", "听说{P}{C}{A}。", "{P}经常{C}{A}。"],
+    ("zh", "right"): ["{PRE}{A}{C}。", "{PRE}{A}真的{C}。", "{PRE}{A}{C}，大家都这么说。",
+                      "{PRE}{A}好像{C}。"],
 }
-TEST_EVERY = 4  # 每组第 4、8 个模板只进测试集
+
+# 线索短语：(语言, 标签, 线索位置) -> 短语列表
+CUES = {
+    ("en", "FRUIT", "left"): ["like eating", "peel the", "pick a {F}", "wash a",
+                              "take a bite of the", "bake a pie with one"],
+    ("en", "FRUIT", "right"): ["is sweet and juicy", "fell from the tree", "tastes {F}",
+                               "has a worm inside", "was grown on a farm", "is a fruit"],
+    ("en", "COMPANY", "left"): ["buy shares of", "work as engineers at", "meet the ceo of",
+                                "get job offers from", "check the stock price of", "invest in"],
+    ("en", "COMPANY", "right"): ["is a great company", "released a new phone", "hired many engineers",
+                                 "announced record profits", "opened a store in shanghai",
+                                 "earns billions every year"],
+    ("zh", "FRUIT", "left"): ["喜欢吃", "削了一个", "从树上摘了一个", "洗了一个", "咬了一口", "在水果店买了"],
+    ("zh", "FRUIT", "right"): ["又甜又脆", "熟透了", "从树上掉下来了", "里面有虫子", "很新鲜",
+                               "是一种水果"],
+    ("zh", "COMPANY", "left"): ["很崇拜科技公司", "跳槽去", "入职了", "买了很多股票，其中有",
+                                "投资了科技公司", "要去面试科技公司"],
+    ("zh", "COMPANY", "right"): ["是一家很棒的公司", "的股价上涨了", "公布了季度财报",
+                                 "招聘了很多工程师", "在上海开了新店", "发布了新手机"],
+}
+
+
+def is_test_template(frame: int, cue: int) -> bool:
+    """(句式, 线索) 组合的四分之一只进测试集：每个句式、每个线索在训练集里都以别的组合出现过，
+    测试句子是它们的新搭配（训练时从未见过的模板）。"""
+    return (frame + cue) % len(FRAMES[("en", "left")]) == 0
+
+
+def templates():
+    """全部模板：[(键 (语言, 标签, 线索位置), 句式编号, 线索编号, 模板文本)]。"""
+    out = []
+    for (lang, label, side), cues in CUES.items():
+        for f, frame in enumerate(FRAMES[(lang, side)]):
+            for c, cue in enumerate(cues):
+                out.append(((lang, label, side), f, c, frame.replace("{C}", cue)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -127,7 +90,7 @@ class Example:
     lang: str
     label: str          # 这句里 apple 的标签
     side: str           # 线索在 apple 的 "left" 还是 "right"
-    template: str       # 模板编号，如 "en-FRUIT-left-3"
+    template: str       # 模板名，如 "en-FRUIT-left-f1-c3"（句式 1、线索 3）
 
     @property
     def apple_index(self) -> int:
@@ -173,10 +136,9 @@ def _fill(template: str, lang: str, rng: random.Random) -> str:
     return text.replace("{A}", APPLE_WORDS[lang]).strip()
 
 
-def template_examples(key, index: int, n: int, rng: random.Random) -> list[Example]:
-    """一个模板生成至多 n 个不重复的句子（填空组合不够时少于 n 个）。"""
+def _examples(key, name: str, template: str, n: int, rng: random.Random) -> list[Example]:
+    """一个模板生成至多 n 个不重复的句子。"""
     lang, label, side = key
-    template = TEMPLATES[key][index]
     seen, out = set(), []
     for _ in range(20 * n):
         tokens = tuple(tokenize(_fill(template, lang, rng)))
@@ -187,26 +149,26 @@ def template_examples(key, index: int, n: int, rng: random.Random) -> list[Examp
         if tags.count(label) != 1:
             raise ValueError(f"模板 {template!r} 分词后苹果不是恰好一个：{tokens} "
                              "(template must yield exactly one apple token)")
-        out.append(Example(tokens, tags, lang, label, side, f"{lang}-{label}-{side}-{index}"))
+        out.append(Example(tokens, tags, lang, label, side, name))
         if len(out) == n:
             break
     return out
 
 
-def make_apple_data(n_per_template: int = 40, seed: int = 0):
-    """返回 (train, test) 两个 Example 列表；测试集的模板训练时从未出现。
+def make_apple_data(n_per_template: int = 10, seed: int = 0):
+    """返回 (train, test) 两个 Example 列表；测试集的模板（句式与线索的搭配）训练时从未出现。
 
-    为了让两类严格平衡，每个模板取同样多的句子（取各模板能生成的不重复句子数的最小值）。
+    为了让两类严格平衡，每个模板取同样多的句子（不够时取各模板不重复句子数的最小值）。
     """
     if n_per_template < 1:
         raise ValueError(f"n_per_template 至少为 1，得到 {n_per_template} (must be >= 1)")
     rng = random.Random(seed)
-    per_template = {(key, i): template_examples(key, i, n_per_template, rng)
-                    for key, templates in TEMPLATES.items() for i in range(len(templates))}
-    n = min(len(v) for v in per_template.values())
-    train, test = [], []
-    for (key, i), examples in per_template.items():
-        (test if i % TEST_EVERY == TEST_EVERY - 1 else train).extend(examples[:n])
+    generated = [(is_test_template(f, c), _examples(key, f"{'-'.join(key)}-f{f}-c{c}", text,
+                                                    n_per_template, rng))
+                 for key, f, c, text in templates()]
+    n = min(len(examples) for _, examples in generated)
+    train = [e for is_test, examples in generated if not is_test for e in examples[:n]]
+    test = [e for is_test, examples in generated if is_test for e in examples[:n]]
     rng.shuffle(train)
     return train, test
 
