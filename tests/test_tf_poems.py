@@ -1,0 +1,126 @@
+"""utils/tf_poems.py：损失忽略补齐、逐步生成与整段计算一致、检查点与词表、训练能降低损失。"""
+import numpy as np
+import pytest
+
+from utils.data import Vocab
+from utils.decoding import DecodingError
+from utils.tf_poems import (CheckpointError, build_model, compute_loss, evaluate, gen,
+                            load_checkpoint, make_step_fn, poem_dataset, restore_weights,
+                            save_checkpoint, tf, train)
+
+CHARS = "春风花月夜山水云江天白日秋"
+VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *CHARS])
+SMALL = dict(embed_dim=8, hidden_dim=12, num_layers=2)
+
+
+def toy_poems(n=40, seed=0):
+    """可学的玩具诗：首字随机，之后按 CHARS 的顺序循环。"""
+    rng = np.random.default_rng(seed)
+    cycle = CHARS * 2
+    poems = []
+    for start in rng.integers(0, len(CHARS), n):
+        text = cycle[start:start + 10]
+        poems.append(VOCAB.encode(text[:5] + "，" + text[5:] + "。"))
+    return poems
+
+
+def test_loss_ignores_padding():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 6, len(VOCAB))).astype(np.float32)
+    labels = rng.integers(4, len(VOCAB), size=(2, 6)).astype(np.int32)
+    lengths = np.array([6, 3], np.int32)
+    loss = float(compute_loss(logits, labels, lengths))
+    # 补齐位置换成任意值，损失不变
+    logits2, labels2 = logits.copy(), labels.copy()
+    logits2[1, 3:] = 100.0
+    labels2[1, 3:] = 0
+    assert float(compute_loss(logits2, labels2, lengths)) == pytest.approx(loss, rel=1e-6)
+    # 等于逐字交叉熵对 9 个真实字的平均
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    picked = [-logp[b, t, labels[b, t]] for b in range(2) for t in range(lengths[b])]
+    assert loss == pytest.approx(np.mean(picked), rel=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["simple", "lstm", "gru"])
+@pytest.mark.parametrize("tie", [False, True])
+def test_step_by_step_logits_equal_whole_prefix(cell, tie):
+    tf.random.set_seed(0)
+    model = build_model(len(VOCAB), cell=cell, tie_embeddings=tie, **SMALL)
+    ids = np.array([VOCAB.encode("春风花月夜，山水")], np.int32)
+    whole, _ = model(ids)
+    step, state = make_step_fn(model), model.initial_state(1)
+    for t, token in enumerate(ids[0]):
+        logits, state = step(int(token), state)
+        np.testing.assert_allclose(logits, whole[0, t].numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_evaluate_in_chunks_equals_one_pass():
+    model = build_model(len(VOCAB), cell="lstm", **SMALL)
+    seqs = toy_poems(10)
+    np.testing.assert_allclose(evaluate(model, seqs, batch_size=4, chunk_len=3),
+                               evaluate(model, seqs, batch_size=4, chunk_len=100), rtol=1e-5)
+    ids = np.array(seqs[:1], np.int32)
+    logits, _ = model(ids[:, :-1])
+    expected = compute_loss(logits, ids[:, 1:], np.array([ids.shape[1] - 1], np.int32))
+    np.testing.assert_allclose(evaluate(model, seqs[:1]), float(expected), rtol=1e-5)
+
+
+def test_poem_dataset_batches_similar_lengths_and_reshuffles():
+    seqs = [VOCAB.encode("春" * n) for n in (1, 9, 2, 8, 3, 7)]
+    ds = poem_dataset(seqs, batch_size=2, seed=0)
+    first = [tuple(l.numpy()) for _, l in ds]
+    assert sorted(first) == [(3, 4), (5, 9), (10, 11)]  # 长度 +1 是 <bos>、<eos>
+    second = [tuple(l.numpy()) for _, l in ds]
+    assert sorted(map(sorted, first)) == sorted(map(sorted, second))
+    ids, lengths = next(iter(poem_dataset(seqs, batch_size=6, max_len=4)))
+    assert ids.shape == (6, 4) and lengths.numpy().max() == 4
+
+
+def test_training_lowers_the_loss_and_keeps_best_weights():
+    tf.random.set_seed(0)
+    model = build_model(len(VOCAB), cell="gru", tie_embeddings=True, **SMALL)
+    seqs = toy_poems(64)
+    before = evaluate(model, seqs)
+    history = train(model, seqs, seqs, epochs=8, batch_size=16, learning_rate=1e-2,
+                    progress=False)
+    after = evaluate(model, seqs)
+    assert after < before - 0.3
+    assert np.exp(after) == pytest.approx(min(history["valid_ppl"]), rel=1e-4)
+    assert history["eval_step"] == [4 * k for k in range(1, 9)]
+    assert history["tokens"] == 8 * sum(len(s) - 1 for s in seqs)
+
+
+def test_gen_validates_input_and_follows_the_form():
+    model = build_model(len(VOCAB), cell="lstm", **SMALL)
+    poem = gen(model, VOCAB, acrostic="春江花月", form="五绝", seed=0)
+    assert [line[0] for line in poem.replace("。", "，").split("，")[:-1]] == list("春江花月")
+    with pytest.raises(DecodingError, match="不在词表"):
+        gen(model, VOCAB, "龘")
+    with pytest.raises(DecodingError, match="温度"):
+        gen(model, VOCAB, temperature=0)
+    with pytest.raises(DecodingError, match="只有 4 句"):
+        gen(model, VOCAB, acrostic="春江花月夜", form="七绝")
+    with pytest.raises(DecodingError, match="不能为空"):
+        gen(model, VOCAB, acrostic="")
+
+
+def test_checkpoint_round_trip_and_foreign_vocabulary(tmp_path):
+    model = build_model(len(VOCAB), cell="gru", **SMALL)
+    path = save_checkpoint(model, VOCAB, tmp_path / "poem.weights.h5")
+    loaded, vocab = load_checkpoint(path)
+    assert vocab.id2word == VOCAB.id2word
+    ids = np.array([VOCAB.encode("春风")], np.int32)
+    np.testing.assert_allclose(loaded(ids)[0].numpy(), model(ids)[0].numpy(), rtol=1e-6)
+
+    other = Vocab(VOCAB.id2word[:-1] + ["冬"])  # 同样大小、不同的字
+    with pytest.raises(CheckpointError, match="词表"):
+        restore_weights(build_model(len(other), cell="gru", **SMALL), other, path)
+    with pytest.raises(CheckpointError, match="模型设置"):
+        restore_weights(build_model(len(VOCAB), cell="lstm", **SMALL), VOCAB, path)
+    with pytest.raises(CheckpointError, match="词表"):
+        gen(build_model(len(VOCAB) + 1, **SMALL), VOCAB)
+    (tmp_path / "junk.weights.h5").write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match="不是本课程"):
+        load_checkpoint(tmp_path / "junk.weights.h5")
+    with pytest.raises(CheckpointError, match="找不到"):
+        load_checkpoint(tmp_path / "missing.weights.h5")

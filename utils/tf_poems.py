@@ -1,0 +1,363 @@
+"""TensorFlow / Keras 3 写诗模型与训练循环。函数名沿用原文：poem_dataset、myRNNModel
+（embed_layer）、compute_loss、train_one_step、train、gen。
+
+数据来自 utils.data（词表、划分、按长度分桶的批次），采样规则来自 utils.decoding，
+两者与 PyTorch 一章共用。
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+import weakref
+from pathlib import Path
+
+import numpy as np
+
+from utils.data import Vocab, iterate_batches
+from utils.decoding import generate
+from utils.settings import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402  （须在 TensorFlow 安静导入之后）
+
+CELLS = {"simple": keras.layers.SimpleRNNCell, "lstm": keras.layers.LSTMCell,
+         "gru": keras.layers.GRUCell}
+_IDS = tf.TensorSpec([None, None], tf.int32)
+_LENGTHS = tf.TensorSpec([None], tf.int32)
+
+
+class CheckpointError(ValueError):
+    """检查点读不了，或与当前模型 / 词表不匹配。"""
+
+
+# ---------------------------------------------------------------- 数据
+
+def poem_dataset(seqs, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
+                 max_len: int | None = None):
+    """编号序列 -> tf.data.Dataset，产出 (ids[B, T] int32, lengths[B] int32)。
+
+    批次由 utils.data.iterate_batches 组成（长度相近的诗一批，只补齐到本批最长），
+    每遍历一次换一个随机种子重新打乱；max_len 截断过长的诗（只用于训练）。
+    """
+    seqs = [s[:max_len] for s in seqs] if max_len else list(seqs)
+    epoch = [seed]
+
+    def batches():
+        for ids, lengths in iterate_batches(seqs, batch_size, shuffle=shuffle, seed=epoch[0]):
+            yield ids.astype(np.int32), lengths.astype(np.int32)
+        epoch[0] += shuffle
+
+    return tf.data.Dataset.from_generator(
+        batches, output_signature=(_IDS, _LENGTHS)).prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------- 模型
+
+@keras.saving.register_keras_serializable(package="rnn_tang_poems")
+class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
+    """embed_layer（Embedding）-> RNN（堆叠的循环单元）-> Dense（词表上的 logits）。
+
+    cell：'simple'（原文的 SimpleRNNCell）、'lstm' 或 'gru'。
+    tie_embeddings=True 时输出层与 embed_layer 共用同一矩阵：隐状态先投影到 embed_dim 维，
+    再与每个字的嵌入向量做内积得到 logits（参数更少，输出层更便宜，小数据上泛化更好）。
+    call(ids, initial_state) 返回 (logits[B, T, V], 各层最后的状态)，生成时用它逐步携带状态。
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256,
+                 num_layers: int = 2, cell: str = "simple", tie_embeddings: bool = False,
+                 dropout: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        if cell not in CELLS:
+            raise ValueError(f"未知的循环单元 {cell!r}，可选 {list(CELLS)} (unknown cell)")
+        self.config = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim,
+                           num_layers=num_layers, cell=cell, tie_embeddings=tie_embeddings,
+                           dropout=dropout)
+        self.embed_layer = keras.layers.Embedding(vocab_size, embed_dim, name="embed_layer")
+        cells = [CELLS[cell](hidden_dim, dropout=dropout, name=f"{cell}_{i}")
+                 for i in range(num_layers)]
+        self.rnn_layer = keras.layers.RNN(cells, return_sequences=True, return_state=True,
+                                          name="rnn_layer")
+        if tie_embeddings:
+            self.projection = keras.layers.Dense(embed_dim, name="projection")
+            self.output_bias = self.add_weight(shape=(vocab_size,), initializer="zeros",
+                                               name="output_bias")
+        else:
+            self.dense = keras.layers.Dense(vocab_size, name="dense")
+
+    def call(self, ids, initial_state=None, training=False):
+        x = self.embed_layer(ids)
+        outputs, *states = self.rnn_layer(x, initial_state=initial_state, training=training)
+        if self.config["tie_embeddings"]:
+            h = self.projection(outputs)
+            flat = tf.reshape(h, [-1, self.config["embed_dim"]])
+            logits = tf.matmul(flat, self.embed_layer.embeddings, transpose_b=True) + self.output_bias
+            logits = tf.reshape(logits, tf.concat([tf.shape(h)[:2], [-1]], axis=0))
+        else:
+            logits = self.dense(outputs)
+        return logits, states
+
+    def initial_state(self, batch_size: int):
+        """全零的初始状态，结构与 call 返回的 states 相同（每层一个列表）。"""
+        return [[tf.zeros([batch_size, size]) for size in np.atleast_1d(cell.state_size)]
+                for cell in self.rnn_layer.cell.cells]
+
+    def get_config(self):
+        return {**super().get_config(), **self.config}
+
+
+def build_model(vocab_size: int, **config) -> myRNNModel:
+    """建模型并用一个小输入建好全部权重（之后才能数参数、读权重）。"""
+    model = myRNNModel(vocab_size, **config)
+    model(tf.zeros([1, 1], tf.int32))
+    return model
+
+
+# ---------------------------------------------------------------- 损失
+
+def compute_loss(logits, labels, lengths):
+    """交叉熵，对所有真实的字取平均（等于按序列长度加权平均各首诗的平均损失）。
+
+    logits[B, T, V]，labels[B, T]，lengths[B] 是每行真实目标的个数；之后的补齐位置不计。
+    """
+    mask = tf.sequence_mask(lengths, tf.shape(labels)[1], dtype=logits.dtype)
+    per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    return tf.reduce_sum(per_token * mask) / tf.reduce_sum(mask)
+
+
+def split_inputs(ids, lengths):
+    """整首诗 <bos> 字… <eos> -> 输入（去掉最后一个）、目标（去掉 <bos>）、目标个数。"""
+    return ids[:, :-1], ids[:, 1:], lengths - 1
+
+
+# ---------------------------------------------------------------- 训练
+
+def make_train_step(model: myRNNModel, optimizer):
+    """返回本模型专用的 train_one_step(ids, lengths) -> loss（tf.function）。
+
+    input_signature 的批大小与长度都是 None：不同长度的批次共用一张计算图，不会反复追踪。
+    """
+
+    @tf.function(input_signature=[_IDS, _LENGTHS])
+    def train_one_step(ids, lengths):
+        inputs, labels, n = split_inputs(ids, lengths)
+        with tf.GradientTape() as tape:
+            logits, _ = model(inputs, training=True)
+            loss = compute_loss(logits, labels, n)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    return train_one_step
+
+
+def _state_spec(model: myRNNModel):
+    """各层状态的 TensorSpec（批大小不定），给 tf.function 的 input_signature 用。"""
+    return [[tf.TensorSpec([None, s.shape[1]], tf.float32) for s in layer]
+            for layer in model.initial_state(1)]
+
+
+def _cached(model: myRNNModel, name: str, make):
+    """每个模型只建一次 tf.function（反复新建会反复追踪计算图）。"""
+    cache = _FUNCTIONS.setdefault(model, {})
+    if name not in cache:
+        cache[name] = make(model)
+    return cache[name]
+
+
+_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
+def make_eval_step(model: myRNNModel):
+    """返回 eval_step(ids, targets, n, states) -> (损失之和, 字数, 新状态)，用于分段求困惑度。"""
+
+    @tf.function(input_signature=[_IDS, _IDS, _LENGTHS, _state_spec(model)])
+    def eval_step(inputs, labels, n, states):
+        logits, states = model(inputs, initial_state=states)
+        mask = tf.sequence_mask(n, tf.shape(labels)[1], dtype=logits.dtype)
+        per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        return tf.reduce_sum(per_token * mask), tf.reduce_sum(mask), states
+
+    return eval_step
+
+
+def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128,
+             eval_step=None) -> float:
+    """平均每字的交叉熵（nats）：<bos> 之后每个字都算，<eos> 也算。
+
+    很长的诗按 chunk_len 分段送入模型，状态从上一段接到下一段，结果与整段计算相同，
+    但 logits 占的内存有上限。困惑度 = exp(返回值)。
+    """
+    eval_step = eval_step or _cached(model, "eval", make_eval_step)
+    total = count = 0.0
+    for ids, lengths in iterate_batches(seqs, batch_size, shuffle=False):
+        inputs, labels, n = split_inputs(ids, lengths.astype(np.int32))
+        states = model.initial_state(len(ids))
+        for start in range(0, inputs.shape[1], chunk_len):
+            end = start + chunk_len
+            loss_sum, tokens, states = eval_step(
+                tf.constant(inputs[:, start:end]), tf.constant(labels[:, start:end]),
+                tf.constant(np.clip(n - start, 0, chunk_len).astype(np.int32)), states)
+            total += float(loss_sum)
+            count += float(tokens)
+    return total / count
+
+
+def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int = 1,
+          max_steps: int | None = None, eval_every: int | None = None,
+          max_seconds: float | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
+          cosine_decay: bool = True, clipnorm: float = 5.0, max_len: int | None = 200,
+          seed: int = 0, progress: bool = True, log_every: int = 10) -> dict:
+    """用 Adam 训练 epochs 遍（或到 max_steps 步、max_seconds 秒为止）。
+
+    每遍结束（或每 eval_every 步）在验证集上求困惑度，记下最好的权重，训练完换回它。
+    cosine_decay=True 时学习率在预定步数内按余弦从 learning_rate 降到它的 1/10。
+    返回 history：每 log_every 步的平均训练损失、各次验证的步数与困惑度、用时与字数。
+    """
+    from tqdm.auto import tqdm
+
+    batches_per_epoch = math.ceil(len(train_seqs) / batch_size)
+    total_steps = int(min(epochs * batches_per_epoch, max_steps or math.inf))
+    eval_every = eval_every or batches_per_epoch
+    if cosine_decay:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=0.1)
+    optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm)
+    train_one_step = make_train_step(model, optimizer)
+    eval_step = _cached(model, "eval", make_eval_step)
+    dataset = poem_dataset(train_seqs, batch_size, shuffle=True, seed=seed, max_len=max_len)
+    history = dict(step=[], loss=[], eval_step=[], valid_ppl=[], tokens=0, seconds=0.0)
+    best_ppl, best_weights = math.inf, None
+    step, window = 0, []
+    start = time.perf_counter()
+    bar = tqdm(total=total_steps, disable=not progress, mininterval=10, unit="步")
+    while step < total_steps:
+        for ids, lengths in dataset:
+            window.append(float(train_one_step(ids, lengths)))
+            history["tokens"] += int(tf.reduce_sum(lengths)) - len(lengths)
+            step += 1
+            bar.update()
+            out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
+            done = step >= total_steps or out_of_time
+            if step % log_every == 0 or done:
+                history["step"].append(step)
+                history["loss"].append(float(np.mean(window)))
+                bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", refresh=False)
+                window = []
+            if valid_seqs is not None and (step % eval_every == 0 or done):
+                ppl = math.exp(evaluate(model, valid_seqs, eval_step=eval_step))
+                history["eval_step"].append(step)
+                history["valid_ppl"].append(ppl)
+                bar.write(f"第 {step} 步（第 {step / batches_per_epoch:.2f} 遍）验证集困惑度 {ppl:.1f}")
+                if ppl < best_ppl:
+                    best_ppl, best_weights = ppl, model.get_weights()
+            if done:
+                break
+        if out_of_time:
+            bar.write(f"已到时间上限 {max_seconds:.0f} 秒，在第 {step} 步停止")
+            break
+    bar.close()
+    history["seconds"] = time.perf_counter() - start
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return history
+
+
+# ---------------------------------------------------------------- 生成
+
+def make_step_fn(model: myRNNModel):
+    """单步函数 step(token_id, state) -> (logits[V] NumPy, 新状态)，供 utils.decoding 使用。
+
+    每步只把一个字送进 RNN，并带上上一步的状态：每一步的计算量相同，不重算前缀。
+    """
+
+    @tf.function(input_signature=[_IDS, _state_spec(model)])
+    def run(token, states):
+        logits, states = model(token, initial_state=states)
+        return logits[0, -1], states
+
+    def step(token_id, states):
+        logits, states = run(tf.constant([[token_id]], tf.int32), states)
+        return logits.numpy(), states
+
+    return step
+
+
+def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | None = None,
+        form: str | None = None, temperature: float = 1.0, top_k: int | None = None,
+        top_p: float | None = None, max_len: int = 128, seed: int | None = None) -> str:
+    """写一首诗：从 <bos> 开始逐字采样到 <eos>（或 max_len）。
+
+    prefix 给定开头（首字或首句），acrostic 藏头字，form 体裁（“五绝”“七律”等）；
+    temperature、top_k、top_p 控制随机程度。规则见 utils.decoding.generate。
+    """
+    if len(vocab) != model.config["vocab_size"]:
+        raise CheckpointError(f"词表有 {len(vocab)} 个字，模型却是按 {model.config['vocab_size']} "
+                              f"个字建的 (vocabulary and model do not match)")
+    return generate(_cached(model, "step", make_step_fn), model.initial_state(1), vocab,
+                    prefix=prefix, acrostic=acrostic, form=form, temperature=temperature,
+                    top_k=top_k, top_p=top_p, max_len=max_len, rng=seed)
+
+
+# ---------------------------------------------------------------- 检查点
+
+_META = "rnn_tang_poems"  # 权重文件里存放词表与模型设置的属性名
+
+
+def save_checkpoint(model: myRNNModel, vocab: Vocab, path) -> Path:
+    """把权重、模型设置和词表存进同一个 .weights.h5 文件。"""
+    import h5py
+
+    path = Path(path)
+    if not path.name.endswith(".weights.h5"):
+        raise CheckpointError(f"检查点文件名须以 .weights.h5 结尾：{path.name}"
+                              f" (checkpoint name must end with .weights.h5)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(path)
+    with h5py.File(path, "a") as f:
+        f.attrs[_META] = json.dumps({"config": model.config, "id2word": vocab.id2word},
+                                    ensure_ascii=False)
+    return path
+
+
+def read_checkpoint_meta(path) -> dict:
+    """读出检查点里的模型设置和词表；文件不存在或不是本课程的检查点时给出明确的错误。"""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"找不到检查点 {path.name} (checkpoint not found)")
+    try:
+        with h5py.File(path, "r") as f:
+            meta = json.loads(f.attrs[_META])
+    except (OSError, KeyError, ValueError):
+        raise CheckpointError(f"{path.name} 不是本课程保存的 TensorFlow 检查点"
+                              f" (not a checkpoint saved by save_checkpoint)") from None
+    return meta
+
+
+def load_checkpoint(path) -> tuple[myRNNModel, Vocab]:
+    """按检查点里的设置建模型、读入权重，返回 (model, vocab)。"""
+    meta = read_checkpoint_meta(path)
+    vocab = Vocab(meta["id2word"])
+    model = build_model(**meta["config"])
+    model.load_weights(path)
+    return model, vocab
+
+
+def restore_weights(model: myRNNModel, vocab: Vocab, path) -> None:
+    """把检查点的权重读进已建好的模型；词表或模型设置不同则报错，不会读进错位的权重。"""
+    meta = read_checkpoint_meta(path)
+    saved = meta["id2word"]
+    if saved != vocab.id2word:
+        diff = next((i for i, (a, b) in enumerate(zip(saved, vocab.id2word)) if a != b),
+                    min(len(saved), len(vocab)))
+        raise CheckpointError(
+            f"检查点的词表（{len(saved)} 个字）与当前词表（{len(vocab)} 个字）不同，"
+            f"从第 {diff} 个编号起不一致；请用同一份数据和词表，或用 load_checkpoint 连词表一起读入"
+            f" (checkpoint vocabulary differs from the current one)")
+    if meta["config"] != model.config:
+        changed = {k: (meta["config"].get(k), v) for k, v in model.config.items()
+                   if meta["config"].get(k) != v}
+        raise CheckpointError(f"检查点的模型设置与当前模型不同（检查点, 当前）：{changed}"
+                              f" (checkpoint was saved from a model with other settings)")
+    model.load_weights(path)
