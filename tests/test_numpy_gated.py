@@ -162,3 +162,22 @@ def test_gru_equals_keras(keras, reset_after):
     assert ("b_hh" in params) == reset_after
     ours, _, _ = ng.gru_forward(params, x)
     np.testing.assert_allclose(ours, out, atol=1e-5)
+
+
+def test_lstm_forget_bias_context():
+    """scripts/bench_gru_lstm.lstm_forget_bias：只改遗忘门那一块（PyTorch 顺序 i, f, g, o），离开 with 后复原。"""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from bench_gru_lstm import lstm_forget_bias
+
+    torch.manual_seed(0)
+    plain = torch.nn.LSTM(D, H).bias_ih_l0.detach()
+    torch.manual_seed(0)
+    with lstm_forget_bias(1.0):
+        shifted = torch.nn.LSTM(D, H).bias_ih_l0.detach()
+    expected = np.zeros(4 * H)
+    expected[H:2 * H] = 1.0
+    np.testing.assert_allclose((shifted - plain).numpy(), expected, atol=1e-6)
+    assert torch.nn.LSTM.__name__ == "LSTM"
