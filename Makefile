@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: setup lab test execute data clean-venv
+.PHONY: setup lab test execute data clean-venv bench models
 
 setup: $(STAMP)
 
@@ -36,3 +36,11 @@ data: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# 基准：速度表与“训练多久胜过 n-gram”表（约一小时，结果在 .cache/bench/）
+bench: $(STAMP)
+	$(BIN)/python scripts/benchmark.py
+
+# 训练第 08 章加载的 6 个模型（两个框架 × 三种循环单元），存在 .cache/models08/
+models: $(STAMP)
+	$(BIN)/python scripts/benchmark.py models

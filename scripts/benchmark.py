@@ -1,0 +1,422 @@
+"""基准：训练与生成有多快，要训练多久才能胜过字 n-gram 基线。
+
+    python scripts/benchmark.py            # 速度表 + 达标时间表（make bench）
+    python scripts/benchmark.py speed      # 只测速度
+    python scripts/benchmark.py quality    # 只测达标时间
+    python scripts/benchmark.py models     # 训练第 08 章加载的 6 个模型（make models）
+
+速度表：TensorFlow 与 PyTorch 各自的 SimpleRNN / LSTM / GRU（第 06、07 章的模型代码），
+训练每秒处理的字数、生成每秒写几首五绝，以及训练达到本机 float32 矩阵乘峰值的几成。
+峰值在同一次运行里用大矩阵乘（NumPy 与 PyTorch 取较快者）实测。
+训练的浮点运算按“前向矩阵乘的 3 倍”估计（反向约为前向的 2 倍，嵌入查表不计）：
+    每个位置的前向 FLOPs = Σ_层 2·门数·(输入维 + H)·H  +  输出层
+    输出层：不共用嵌入时 2·H·V；共用时 2·H·E（投影）+ 2·E·V
+位置数按批次实际算过的格子（含补齐）计；“字/秒”只数真实的字（<bos> 之后，含 <eos>）。
+
+达标时间表：先在训练集上拟合 1–4 阶字 n-gram（折扣在验证集上调），取验证集困惑度最低者为基线；
+再依次训练“课程配方”和“常见配方”，每训练 EVAL_EVERY 秒在验证集上求一次困惑度
+（求值的时间不计入训练时间），第一次低于基线的时刻即“达标”；
+达标时和结束时各在测试集上求一次困惑度并报告。常见配方最多训练到课程配方达标时间的 3 倍
+或 60 分钟（取小者）：到那时还没达标，“至少快 3 倍”即成立，并报告它停在哪里。
+
+结果写到 .cache/bench/*.json（不进 git），并打印成 Markdown 表格。
+COURSE_FAST=1 时一切都很小，只用来检查脚本能跑通，数字没有意义。
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from utils.data import iterate_batches, pad_sequences, process_dataset  # noqa: E402
+from utils.metrics import NGramModel, perplexity  # noqa: E402
+from utils.settings import CACHE_DIR, FAST, pick, seed_everything  # noqa: E402
+
+BENCH_DIR = CACHE_DIR / "bench"
+MODEL_DIR = CACHE_DIR / "models08"
+CELLS = ("simple", "lstm", "gru")
+CELL_NAMES = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+FRAMEWORKS = ("tf", "torch")
+FRAMEWORK_NAMES = {"tf": "TensorFlow", "torch": "PyTorch"}
+
+# 课程配方：第 06、07 章的做法——长度相近的诗一批（只补齐到本批最长）、输入输出共用嵌入
+COURSE = dict(name="课程配方", framework="torch", batching="bucketed", batch_size=64,
+              learning_rate=2e-3, clipnorm=5.0, max_len=200,
+              model=dict(cell="lstm", embed_dim=256, hidden_dim=512, num_layers=2,
+                         tie_embeddings=True))
+# 常见配方：流行的 PyTorch 书中写诗一章的做法——每首诗补齐 / 截断到 125 个编号，不共用嵌入
+COMMON = dict(name="常见配方", framework="torch", batching="padded", batch_size=128,
+              learning_rate=1e-3, clipnorm=None, max_len=125,
+              model=dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2,
+                         tie_embeddings=False))
+EVAL_EVERY = pick(45.0, 4.0)          # 每训练这么多秒在验证集上求一次困惑度
+MAX_COMMON_SECONDS = pick(3600.0, 30.0)
+
+
+# ---------------------------------------------------------------- 两个框架的统一接口
+
+class Runner:
+    """把第 06 章（utils.tf_poems）或第 07 章（utils.torch_poems）的模型包成同一个接口。"""
+
+    def __init__(self, framework: str, vocab_size: int, model: dict, learning_rate: float,
+                 clipnorm: float | None):
+        self.framework, self.config = framework, dict(model)
+        if framework == "tf":
+            from utils import tf_poems as lib
+            import keras
+
+            self.model = lib.build_model(vocab_size, **model)
+            self.optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm)
+            self._step = lib.make_train_step(self.model, self.optimizer)
+        elif framework == "torch":
+            import torch
+
+            from utils import torch_poems as lib
+
+            self.model = lib.build_model(vocab_size, **model)
+            # eps 与第 07 章的 train 相同（Keras 的默认值）
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=learning_rate, eps=1e-7)
+            self.model.train()
+        else:
+            raise ValueError(f"未知框架 {framework!r}，可选 {FRAMEWORKS} (unknown framework)")
+        self.lib, self.clipnorm = lib, clipnorm
+
+    def train_step(self, ids: np.ndarray, lengths: np.ndarray) -> float:
+        if self.framework == "tf":
+            import tensorflow as tf
+
+            return float(self._step(tf.constant(ids, tf.int32), tf.constant(lengths, tf.int32)))
+        import torch
+
+        return self.lib.train_one_step(self.model, self.optimizer, torch.from_numpy(ids).long(),
+                                       torch.from_numpy(lengths).long(),
+                                       math.inf if self.clipnorm is None else self.clipnorm)
+
+    def perplexity(self, seqs) -> float:
+        """在 seqs 上的困惑度（<bos> 之后每个字都算，含 <eos>）。"""
+        return math.exp(self.lib.evaluate(self.model, seqs))
+
+    def poems(self, vocab, count: int, form: str | None = "五言绝句", seed: int = 0,
+              **rules) -> list[str]:
+        """写 count 首诗：各章的单步函数（只建一次）+ utils.decoding.generate。"""
+        from utils.decoding import generate
+
+        step = self.lib.make_step_fn(self.model)
+        if self.framework == "torch":
+            self.model.eval()
+        out = [generate(step, self._initial_state(), vocab, form=form, rng=seed + i, **rules)
+               for i in range(count)]
+        if self.framework == "torch":
+            self.model.train()
+        return out
+
+    def _initial_state(self):
+        """生成时的初始状态：Keras 模型要显式的全零状态，PyTorch 用 None。"""
+        return self.model.initial_state(1) if self.framework == "tf" else None
+
+    def save(self, vocab, path: Path) -> Path:
+        return self.lib.save_checkpoint(self.model, vocab, path)
+
+    def forward_flops(self, vocab_size: int) -> float:
+        """每个位置前向的矩阵乘 FLOPs（见文件开头的公式）。"""
+        return forward_flops(vocab_size, **self.config)
+
+
+def forward_flops(vocab_size: int, cell: str, embed_dim: int, hidden_dim: int, num_layers: int,
+                  tie_embeddings: bool, **_) -> float:
+    """每个位置前向的矩阵乘 FLOPs：循环层 Σ 2·门数·(输入维 + H)·H，加输出层。"""
+    gates = {"simple": 1, "lstm": 4, "gru": 3}[cell]
+    flops = 0.0
+    for layer in range(num_layers):
+        inputs = embed_dim if layer == 0 else hidden_dim
+        flops += 2 * gates * (inputs + hidden_dim) * hidden_dim
+    if tie_embeddings:
+        flops += 2 * hidden_dim * embed_dim + 2 * embed_dim * vocab_size
+    else:
+        flops += 2 * hidden_dim * vocab_size
+    return flops
+
+
+# ---------------------------------------------------------------- 数据与基线
+
+def load_data():
+    """全部语料（快速模式只取每份前 300 首），与第 06、07 章同一划分、同一词表。"""
+    return process_dataset(limit=pick(None, 300))
+
+
+def fit_baselines(data, orders=(1, 2, 3, 4)) -> dict:
+    """各阶 n-gram 在验证集、测试集上的困惑度；best 是验证集上最好的阶数。"""
+    out = {}
+    for order in orders:
+        start = time.perf_counter()
+        model = NGramModel(order, len(data.vocab)).fit(data.train, data.valid)
+        out[order] = dict(valid_ppl=model.perplexity(data.valid),
+                          test_ppl=model.perplexity(data.test),
+                          discounts=[round(float(d), 2) for d in model.discounts],
+                          seconds=time.perf_counter() - start)
+    best = min(out, key=lambda k: out[k]["valid_ppl"])
+    return dict(orders={str(k): v for k, v in out.items()}, best=best, **{
+        "best_valid_ppl": out[best]["valid_ppl"], "best_test_ppl": out[best]["test_ppl"]})
+
+
+def batches(recipe: dict, seqs, epoch: int):
+    """一遍训练数据的批次：课程配方按长度分桶；常见配方每首补齐 / 截断到 max_len 后随机分批。"""
+    seqs = [s[:recipe["max_len"]] for s in seqs]
+    if recipe["batching"] == "bucketed":
+        yield from iterate_batches(seqs, recipe["batch_size"], shuffle=True, seed=epoch)
+        return
+    ids, lengths = pad_sequences(seqs, max_len=recipe["max_len"])
+    order = np.random.default_rng(epoch).permutation(len(seqs))
+    for start in range(0, len(order), recipe["batch_size"]):
+        rows = order[start:start + recipe["batch_size"]]
+        yield ids[rows], lengths[rows]
+
+
+# ---------------------------------------------------------------- 峰值
+
+def matmul_peak(n: int = pick(2048, 512), repeats: int = 5) -> dict:
+    """本机 float32 矩阵乘的实测峰值（GFLOP/s）：NumPy 与 PyTorch 各测几次取最快。"""
+    import torch
+
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = a.T.copy()
+    result = {}
+    for name, mul, x, y in [("numpy", np.matmul, a, b),
+                            ("torch", torch.matmul, torch.from_numpy(a), torch.from_numpy(b))]:
+        mul(x, y)
+        best = math.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            mul(x, y)
+            best = min(best, time.perf_counter() - start)
+        result[name] = 2 * n ** 3 / best / 1e9
+    result["peak"] = max(result["numpy"], result["torch"])
+    return result
+
+
+# ---------------------------------------------------------------- 速度表
+
+def measure_speed(data, seconds: float, gen_count: int) -> dict:
+    """每个框架 × 每种单元：训练 seconds 秒（先热身 3 步），再写 gen_count 首五绝。"""
+    from tqdm.auto import tqdm
+
+    peak = matmul_peak()
+    rows = []
+    V = len(data.vocab)
+    recipe = COURSE
+    for framework in FRAMEWORKS:
+        for cell in tqdm(CELLS, desc=FRAMEWORK_NAMES[framework], leave=False):
+            seed_everything(0)
+            runner = Runner(framework, V, {**recipe["model"], "cell": cell},
+                            recipe["learning_rate"], recipe["clipnorm"])
+            stream = batches(recipe, data.train, epoch=0)
+            for _ in range(3):
+                runner.train_step(*next(stream))
+            tokens = positions = steps = 0
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                ids, lengths = next(stream)
+                runner.train_step(ids, lengths)
+                tokens += int(lengths.sum()) - len(lengths)
+                positions += ids.shape[0] * (ids.shape[1] - 1)
+                steps += 1
+            train_s = time.perf_counter() - start
+            runner.poems(data.vocab, 1)          # 热身（TensorFlow 要先追踪计算图）
+            start = time.perf_counter()
+            runner.poems(data.vocab, gen_count, seed=1)
+            gen_s = time.perf_counter() - start
+            flops = 3 * runner.forward_flops(V) * positions / train_s
+            rows.append(dict(framework=framework, cell=cell, steps=steps, seconds=train_s,
+                             tokens_per_s=tokens / train_s, padding=1 - tokens / positions,
+                             train_gflops=flops / 1e9, peak_share=flops / 1e9 / peak["peak"],
+                             forward_flops_per_position=runner.forward_flops(V),
+                             poems_per_s=gen_count / gen_s))
+    return dict(peak=peak, recipe=recipe, rows=rows)
+
+
+def speed_markdown(result: dict) -> str:
+    peak = result["peak"]
+    lines = [f"本机 float32 矩阵乘峰值：{peak['peak']:.1f} GFLOP/s"
+             f"（NumPy {peak['numpy']:.1f}，PyTorch {peak['torch']:.1f}）", "",
+             "| 框架 | 单元 | 训练 字/秒 | 训练 GFLOP/s | 占峰值 | 生成 五绝/秒 |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in result["rows"]:
+        lines.append(f"| {FRAMEWORK_NAMES[r['framework']]} | {CELL_NAMES[r['cell']]} | "
+                     f"{r['tokens_per_s']:,.0f} | {r['train_gflops']:.1f} | "
+                     f"{r['peak_share']:.0%} | {r['poems_per_s']:.1f} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- 达标时间
+
+def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EVAL_EVERY,
+         save_to: Path | None = None) -> dict:
+    """按 recipe 训练，每 eval_every 秒（训练时间）求一次验证集困惑度，低于 target 或到 cap_s 为止。"""
+    from tqdm.auto import tqdm
+
+    seed_everything(0)
+    runner = Runner(recipe["framework"], len(data.vocab), recipe["model"],
+                    recipe["learning_rate"], recipe["clipnorm"])
+    clock, tokens, steps, epoch = 0.0, 0, 0, 0
+    curve, crossed = [], None
+    bar = tqdm(total=round(cap_s), unit="秒", desc=recipe["name"], mininterval=5)
+    next_eval = eval_every
+    last = time.perf_counter()
+    while crossed is None and clock < cap_s:
+        for ids, lengths in batches(recipe, data.train, epoch):
+            runner.train_step(ids, lengths)
+            tokens += int(lengths.sum()) - len(lengths)
+            steps += 1
+            now = time.perf_counter()
+            clock += now - last
+            bar.update(min(round(clock), round(cap_s)) - bar.n)
+            last = now
+            if clock >= next_eval or clock >= cap_s:
+                ppl = runner.perplexity(data.valid)
+                curve.append(dict(minutes=clock / 60, steps=steps, tokens=tokens, valid_ppl=ppl))
+                bar.set_postfix(验证困惑度=f"{ppl:.1f}")
+                next_eval = clock + eval_every
+                if ppl < target:
+                    crossed = curve[-1]
+                last = time.perf_counter()       # 求值的时间不计入训练时间
+                if crossed is not None or clock >= cap_s:
+                    break
+        epoch += 1
+    bar.close()
+    result = dict(recipe=recipe, target_valid_ppl=target, cap_minutes=cap_s / 60, curve=curve,
+                  crossed=crossed is not None, minutes=clock / 60, steps=steps, tokens=tokens,
+                  epochs=epoch, valid_ppl=curve[-1]["valid_ppl"],
+                  test_ppl=runner.perplexity(data.test))
+    if save_to is not None:
+        runner.save(data.vocab, save_to)
+    return result
+
+
+def measure_quality(data, baselines: dict) -> dict:
+    target = baselines["best_valid_ppl"]
+    course = race(COURSE, data, target, cap_s=MAX_COMMON_SECONDS,
+                  save_to=BENCH_DIR / "course_recipe.pt")
+    cap = min(3 * 60 * course["minutes"], MAX_COMMON_SECONDS) if course["crossed"] \
+        else MAX_COMMON_SECONDS
+    common = race(COMMON, data, target, cap_s=cap)
+    return dict(baselines=baselines, course=course, common=common)
+
+
+def quality_markdown(result: dict) -> str:
+    b = result["baselines"]
+    lines = ["n-gram 基线（训练集拟合，折扣在验证集上调）：", "",
+             "| 模型 | 验证集困惑度 | 测试集困惑度 |", "|---|---:|---:|"]
+    for order, r in b["orders"].items():
+        name = "字频 unigram" if order == "1" else f"Kneser-Ney {order}-gram"
+        lines.append(f"| {name} | {r['valid_ppl']:.1f} | {r['test_ppl']:.1f} |")
+    lines += ["", f"达标线：最好的基线（{b['best']}-gram）验证集困惑度 {b['best_valid_ppl']:.1f}"
+              f"（测试集 {b['best_test_ppl']:.1f}）", "",
+              "| 配方 | 达标？ | 训练分钟 | 步数 | 训练字数 | 验证集困惑度 | 测试集困惑度 |",
+              "|---|---|---:|---:|---:|---:|---:|"]
+    for key in ("course", "common"):
+        r = result[key]
+        status = "是" if r["crossed"] else f"否（上限 {r['cap_minutes']:.1f} 分钟）"
+        lines.append(f"| {r['recipe']['name']} | {status} | {r['minutes']:.1f} | {r['steps']} | "
+                     f"{r['tokens']:,} | {r['valid_ppl']:.1f} | {r['test_ppl']:.1f} |")
+    course, common = result["course"], result["common"]
+    if course["crossed"]:
+        ratio = common["minutes"] / course["minutes"]
+        verdict = (f"常见配方用了 {ratio:.1f} 倍的时间达标" if common["crossed"] else
+                   f"常见配方训练了 {ratio:.1f} 倍的时间仍未达标")
+        lines += ["", verdict + "。"]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- 第 08 章的模型
+
+def model_path(framework: str, cell: str) -> Path:
+    suffix = ".weights.h5" if framework == "tf" else ".pt"
+    return MODEL_DIR / f"{framework}_{cell}{suffix}"
+
+
+def train_models(data, steps: int) -> dict:
+    """用课程配方（分桶、共用嵌入）把两个框架的三种单元各训练 steps 步，存进 .cache/models08/。"""
+    import importlib
+
+    recipe, out = COURSE, {}
+    for framework in FRAMEWORKS:
+        lib = importlib.import_module("utils.tf_poems" if framework == "tf" else "utils.torch_poems")
+        for cell in CELLS:
+            seed_everything(0)
+            print(f"== {FRAMEWORK_NAMES[framework]} {CELL_NAMES[cell]}：{steps} 步", flush=True)
+            model = lib.build_model(len(data.vocab), **{**recipe["model"], "cell": cell})
+            history = lib.train(model, data.train, data.valid, epochs=math.ceil(
+                steps / math.ceil(len(data.train) / recipe["batch_size"])), max_steps=steps,
+                batch_size=recipe["batch_size"], learning_rate=recipe["learning_rate"],
+                clipnorm=recipe["clipnorm"], max_len=recipe["max_len"])
+            lib.save_checkpoint(model, data.vocab, model_path(framework, cell))
+            out[f"{framework}_{cell}"] = dict(steps=steps, seconds=history["seconds"],
+                                              tokens=history["tokens"],
+                                              valid_ppl=history["valid_ppl"][-1])
+    return dict(recipe=recipe, models=out)
+
+
+# ---------------------------------------------------------------- 入口
+
+def machine() -> dict:
+    import os
+
+    import torch
+
+    return dict(date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
+                torch_threads=torch.get_num_threads(),
+                load_average=[round(x, 2) for x in os.getloadavg()], fast=FAST)
+
+
+def save(name: str, result: dict) -> Path:
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    path = BENCH_DIR / f"{name}{'_fast' if FAST else ''}.json"
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "speed", "quality",
+                                                                   "models"])
+    parser.add_argument("--seconds", type=float, default=pick(30.0, 2.0),
+                        help="速度表里每个模型训练多少秒")
+    parser.add_argument("--steps", type=int, default=pick(600, 5),
+                        help="models：每个模型训练多少步")
+    args = parser.parse_args(argv)
+    # torch 2.13 对 float(带梯度的张量) 发出的提醒，与结果无关
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
+    start = time.perf_counter()
+    data = load_data()
+    print(f"数据：训练 {len(data.train)} 首，验证 {len(data.valid)} 首，测试 {len(data.test)} 首，"
+          f"词表 {len(data.vocab)} 个", flush=True)
+    if args.what == "models":
+        result = dict(machine=machine(), **train_models(data, args.steps))
+        print("已保存：", save("models", result).name)
+        return
+    if args.what in ("all", "speed"):
+        result = dict(machine=machine(), **measure_speed(data, args.seconds, pick(20, 2)))
+        save("speed", result)
+        print("\n## 速度\n\n" + speed_markdown(result), flush=True)
+    if args.what in ("all", "quality"):
+        baselines = fit_baselines(data)
+        result = dict(machine=machine(), **measure_quality(data, baselines))
+        result["machine_end"] = machine()
+        save("quality", result)
+        print("\n## 达标时间\n\n" + quality_markdown(result), flush=True)
+    print(f"\n共用时 {(time.perf_counter() - start) / 60:.1f} 分钟", flush=True)
+
+
+if __name__ == "__main__":
+    main()
