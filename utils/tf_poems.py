@@ -136,7 +136,9 @@ def make_train_step(model: myRNNModel, optimizer):
     """返回本模型专用的 train_one_step(ids, lengths) -> loss（tf.function）。
 
     input_signature 的批大小与长度都是 None：不同长度的批次共用一张计算图，不会反复追踪。
+    优化器的变量（Adam 的一阶、二阶矩）事先建好，否则第一次调用时要多追踪一遍。
     """
+    optimizer.build(model.trainable_variables)
 
     @tf.function(input_signature=[_IDS, _LENGTHS])
     def train_one_step(ids, lengths):
