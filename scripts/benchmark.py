@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.data import iterate_batches, pad_sequences, process_dataset  # noqa: E402
-from utils.metrics import NGramModel, perplexity  # noqa: E402
+from utils.metrics import NGramModel, forward_flops, matmul_gflops  # noqa: E402
 from utils.settings import CACHE_DIR, FAST, pick, seed_everything  # noqa: E402
 
 BENCH_DIR = CACHE_DIR / "bench"
@@ -128,23 +128,8 @@ class Runner:
         return self.lib.save_checkpoint(self.model, vocab, path)
 
     def forward_flops(self, vocab_size: int) -> float:
-        """每个位置前向的矩阵乘 FLOPs（见文件开头的公式）。"""
+        """每个位置前向的矩阵乘 FLOPs（公式见 utils.metrics.forward_flops）。"""
         return forward_flops(vocab_size, **self.config)
-
-
-def forward_flops(vocab_size: int, cell: str, embed_dim: int, hidden_dim: int, num_layers: int,
-                  tie_embeddings: bool, **_) -> float:
-    """每个位置前向的矩阵乘 FLOPs：循环层 Σ 2·门数·(输入维 + H)·H，加输出层。"""
-    gates = {"simple": 1, "lstm": 4, "gru": 3}[cell]
-    flops = 0.0
-    for layer in range(num_layers):
-        inputs = embed_dim if layer == 0 else hidden_dim
-        flops += 2 * gates * (inputs + hidden_dim) * hidden_dim
-    if tie_embeddings:
-        flops += 2 * hidden_dim * embed_dim + 2 * embed_dim * vocab_size
-    else:
-        flops += 2 * hidden_dim * vocab_size
-    return flops
 
 
 # ---------------------------------------------------------------- 数据与基线
@@ -184,22 +169,14 @@ def batches(recipe: dict, seqs, epoch: int):
 
 # ---------------------------------------------------------------- 峰值
 
-def matmul_peak(n: int = pick(2048, 512), repeats: int = 5) -> dict:
-    """本机 float32 矩阵乘的实测峰值（GFLOP/s）：NumPy 与 PyTorch 各测几次取最快。"""
+def matmul_peak(n: int = pick(2048, 512)) -> dict:
+    """本机 float32 矩阵乘的实测峰值（GFLOP/s）：NumPy 与 PyTorch 各测几次，取较快者。"""
     import torch
 
     a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
     b = a.T.copy()
-    result = {}
-    for name, mul, x, y in [("numpy", np.matmul, a, b),
-                            ("torch", torch.matmul, torch.from_numpy(a), torch.from_numpy(b))]:
-        mul(x, y)
-        best = math.inf
-        for _ in range(repeats):
-            start = time.perf_counter()
-            mul(x, y)
-            best = min(best, time.perf_counter() - start)
-        result[name] = 2 * n ** 3 / best / 1e9
+    result = dict(n=n, numpy=matmul_gflops(np.matmul, a, b),
+                  torch=matmul_gflops(torch.matmul, torch.from_numpy(a), torch.from_numpy(b)))
     result["peak"] = max(result["numpy"], result["torch"])
     return result
 

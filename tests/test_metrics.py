@@ -1,13 +1,14 @@
-"""utils/metrics.py：困惑度、n-gram 基线、体裁、押韵、平仄、多样性与抄袭。"""
+"""utils/metrics.py：困惑度、n-gram 基线、体裁、押韵、平仄、多样性与抄袭、计算量。"""
 import math
+import time
 
 import numpy as np
 import pytest
 
 from utils.data import Vocab
-from utils.metrics import (NGramModel, copied_share, count_tokens, distinct_n, is_well_formed,
-                           line_set, perplexity, poem_lines, poem_report, rhyme_group, rhymes,
-                           tone_checks, tone_ok, tones)
+from utils.metrics import (NGramModel, copied_share, count_tokens, distinct_n, forward_flops,
+                           is_well_formed, line_set, matmul_gflops, perplexity, poem_lines,
+                           poem_report, rhyme_group, rhymes, tone_checks, tone_ok, tones)
 
 JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
 DENG_GUANQUE = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
@@ -194,3 +195,26 @@ def test_poem_report_on_real_and_broken_poems():
     assert report["抄训练集诗句"] == pytest.approx(4 / 29)          # 28 + 1 句里抄了 4 句
     with pytest.raises(ValueError, match="没有诗"):
         poem_report([])
+
+
+# ---------------------------------------------------------------- 计算量
+
+def test_forward_flops_by_hand():
+    # SimpleRNN 一层：2·1·(4+8)·8 = 192；输出层 2·8·10 = 160
+    assert forward_flops(10, "simple", embed_dim=4, hidden_dim=8, num_layers=1,
+                         tie_embeddings=False) == 352
+    # LSTM 两层：2·4·(4+8)·8 + 2·4·(8+8)·8 = 768 + 1024；共用嵌入：投影 2·8·4 + 输出 2·4·10
+    assert forward_flops(10, "lstm", 4, 8, 2, tie_embeddings=True) == 768 + 1024 + 64 + 80
+
+
+def test_matmul_gflops_counts_two_n_cubed_flops():
+    calls = []
+
+    def fake_matmul(a, b):
+        calls.append(1)
+        time.sleep(0.01)
+
+    a = np.zeros((100, 100), dtype=np.float32)
+    rate = matmul_gflops(fake_matmul, a, a, repeats=2)
+    assert len(calls) == 3                     # 热身一次 + 计时两次
+    assert 2 * 100 ** 3 / 0.02 / 1e9 < rate <= 2 * 100 ** 3 / 0.01 / 1e9
