@@ -1,0 +1,175 @@
+"""utils/torch_poems.py：与 TensorFlow 模型同一函数、损失、分批、训练、体裁约束、检查点。"""
+import numpy as np
+import pytest
+import torch
+
+from utils.data import Vocab, iterate_batches, pad_sequences, poem_form
+from utils.decoding import DecodingError
+from utils.torch_poems import (CheckpointError, build_model, compute_loss, copy_from_keras,
+                               evaluate, gen, load_checkpoint, make_step_fn, poem_loader,
+                               restore_weights, save_checkpoint, train)
+
+CHARS = "春风花月夜山水云江天白日秋"
+VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *CHARS])
+SMALL = dict(embed_dim=8, hidden_dim=12, num_layers=2)
+CPU = torch.device("cpu")
+
+
+def toy_poems(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return [VOCAB.encode("".join(rng.choice(list(CHARS), 5)) + "，" +
+                         "".join(rng.choice(list(CHARS), 5)) + "。") for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def tf_poems():
+    from utils import tf_poems
+    return tf_poems
+
+
+@pytest.mark.parametrize("cell", ["simple", "lstm", "gru"])
+@pytest.mark.parametrize("tie", [False, True])
+def test_weights_copied_from_keras_give_the_same_logits(tf_poems, cell, tie):
+    kmodel = tf_poems.build_model(len(VOCAB), cell=cell, tie_embeddings=tie, **SMALL)
+    # 所有权重（含偏置）换成不小的随机数：门的顺序或偏置放错都会让 logits 明显不同
+    rng = np.random.default_rng(1)
+    kmodel.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32)
+                        for w in kmodel.get_weights()])
+    model = build_model(len(VOCAB), device=CPU, cell=cell, tie_embeddings=tie, **SMALL)
+    copy_from_keras(kmodel, model)
+    ids, _ = pad_sequences([VOCAB.encode("春风花月夜，山水云江天。"), VOCAB.encode("白日秋")])
+    expected = kmodel(ids)[0].numpy()
+    assert np.abs(expected).max() > 1  # logits 不是接近 0 的平凡值
+    with torch.no_grad():
+        logits, _ = model(torch.from_numpy(ids).long())
+    np.testing.assert_allclose(logits.numpy(), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_copy_refuses_a_model_with_other_settings(tf_poems):
+    kmodel = tf_poems.build_model(len(VOCAB), cell="gru", **SMALL)
+    with pytest.raises(ValueError, match="设置不同"):
+        copy_from_keras(kmodel, build_model(len(VOCAB), device=CPU, cell="lstm", **SMALL))
+
+
+def test_loss_ignores_padding_and_matches_tensorflow(tf_poems):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 6, len(VOCAB))).astype(np.float32)
+    labels = rng.integers(4, len(VOCAB), size=(2, 6))
+    lengths = np.array([6, 3])
+    loss = float(compute_loss(torch.tensor(logits), torch.tensor(labels), torch.tensor(lengths)))
+    logits[1, 3:], labels[1, 3:] = 100.0, 0  # 补齐位置随便填
+    again = float(compute_loss(torch.tensor(logits), torch.tensor(labels), torch.tensor(lengths)))
+    assert again == pytest.approx(loss, rel=1e-6)
+    tf_loss = float(tf_poems.compute_loss(logits, labels.astype(np.int32), lengths.astype(np.int32)))
+    assert loss == pytest.approx(tf_loss, rel=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["simple", "lstm", "gru"])
+def test_step_by_step_logits_equal_whole_prefix(cell):
+    model = build_model(len(VOCAB), device=CPU, cell=cell, tie_embeddings=True, **SMALL)
+    ids = VOCAB.encode("春风花月夜，山水")
+    with torch.no_grad():
+        whole, _ = model(torch.tensor([ids]))
+    step, state = make_step_fn(model), None
+    for t, token in enumerate(ids):
+        logits, state = step(token, state)
+        np.testing.assert_allclose(logits, whole[0, t].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_loader_gives_the_shared_batches_and_reshuffles_each_epoch():
+    seqs = toy_poems(10) + [VOCAB.encode("春" * n) for n in (1, 9, 20)]
+    loader = poem_loader(seqs, batch_size=4, seed=3)
+    first = [(ids.numpy(), lengths.numpy()) for ids, lengths in loader]
+    for (ids, lengths), (ref_ids, ref_lengths) in zip(first, iterate_batches(seqs, 4, seed=3)):
+        np.testing.assert_array_equal(ids, ref_ids)
+        np.testing.assert_array_equal(lengths, ref_lengths)
+    assert len(first) == len(loader) == 4
+    second = [lengths.tolist() for _, lengths in loader]
+    assert second != [lengths.tolist() for _, lengths in first]  # 第二遍换了种子
+    ids, lengths = next(iter(poem_loader(seqs, batch_size=13, max_len=5)))
+    assert ids.shape == (13, 5) and ids.dtype == torch.long and int(lengths.max()) == 5
+
+
+def test_evaluate_in_chunks_equals_one_pass():
+    model = build_model(len(VOCAB), device=CPU, cell="lstm", **SMALL)
+    seqs = toy_poems(10)
+    np.testing.assert_allclose(evaluate(model, seqs, batch_size=4, chunk_len=3),
+                               evaluate(model, seqs, batch_size=4, chunk_len=100), rtol=1e-5)
+    ids = torch.tensor(seqs[:1])
+    with torch.no_grad():
+        logits, _ = model(ids[:, :-1])
+        expected = compute_loss(logits, ids[:, 1:], torch.tensor([ids.shape[1] - 1]))
+    np.testing.assert_allclose(evaluate(model, seqs[:1]), float(expected), rtol=1e-5)
+
+
+def test_training_lowers_the_loss_and_keeps_best_weights():
+    torch.manual_seed(0)
+    model = build_model(len(VOCAB), device=CPU, cell="gru", tie_embeddings=True, **SMALL)
+    seqs = toy_poems(64)
+    before = evaluate(model, seqs)
+    history = train(model, seqs, seqs, epochs=10, batch_size=16, learning_rate=2e-2,
+                    progress=False)
+    after = evaluate(model, seqs)
+    assert after < before - 0.3
+    assert np.exp(after) == pytest.approx(min(history["valid_ppl"]), rel=1e-4)
+    assert history["tokens"] == 10 * sum(len(s) - 1 for s in seqs)
+
+
+@pytest.mark.parametrize("form", ["五绝", "七绝", "五律", "七律"])
+def test_form_constrained_poems_are_always_well_formed(form):
+    """未训练的模型乱写：不加约束几乎写不出整齐的诗，加了约束每一首都合体裁。"""
+    model = build_model(len(VOCAB), device=CPU, cell="lstm", **SMALL)
+    full_name = {"五绝": "五言绝句", "七绝": "七言绝句", "五律": "五言律诗", "七律": "七言律诗"}[form]
+    for seed in range(40):
+        poem = gen(model, VOCAB, form=form, temperature=1.5, seed=seed)
+        assert poem_form(poem) == full_name, poem
+    free = [gen(model, VOCAB, max_len=70, seed=seed) for seed in range(40)]
+    assert sum(poem_form(p) is not None for p in free) < 5
+
+
+def test_acrostic_and_first_line():
+    model = build_model(len(VOCAB), device=CPU, cell="gru", **SMALL)
+    poem = gen(model, VOCAB, acrostic="春江花月", form="七绝", seed=0)
+    assert [line[0] for line in poem.replace("。", "，").split("，")[:-1]] == list("春江花月")
+    assert gen(model, VOCAB, "白日秋山水，", form="五律", seed=1).startswith("白日秋山水，")
+
+
+def test_gen_validates_input():
+    model = build_model(len(VOCAB), device=CPU, cell="lstm", **SMALL)
+    with pytest.raises(DecodingError, match="不在词表"):
+        gen(model, VOCAB, "龘")
+    with pytest.raises(DecodingError, match="温度"):
+        gen(model, VOCAB, temperature=0)
+    with pytest.raises(DecodingError, match="只有 4 句"):
+        gen(model, VOCAB, acrostic="春江花月夜", form="七绝")
+    with pytest.raises(DecodingError, match="不能为空"):
+        gen(model, VOCAB, acrostic="")
+    with pytest.raises(CheckpointError, match="词表"):
+        gen(build_model(len(VOCAB) + 1, device=CPU, **SMALL), VOCAB)
+
+
+def test_checkpoint_round_trip_and_clear_errors(tmp_path):
+    model = build_model(len(VOCAB), device=CPU, cell="gru", tie_embeddings=True, **SMALL)
+    path = save_checkpoint(model, VOCAB, tmp_path / "poem.pt")
+    loaded, vocab = load_checkpoint(path, device=CPU)
+    assert vocab.id2word == VOCAB.id2word and loaded.config == model.config
+    ids = torch.tensor([VOCAB.encode("春风")])
+    with torch.no_grad():
+        np.testing.assert_array_equal(loaded(ids)[0].numpy(), model(ids)[0].numpy())
+    assert gen(loaded, vocab, seed=5) == gen(model, VOCAB, seed=5)
+
+    restore_weights(build_model(len(VOCAB), device=CPU, cell="gru", tie_embeddings=True, **SMALL),
+                    VOCAB, path)
+    other = Vocab(VOCAB.id2word[:-1] + ["冬"])  # 同样大小、不同的字
+    with pytest.raises(CheckpointError, match="词表"):
+        restore_weights(build_model(len(other), device=CPU, cell="gru", tie_embeddings=True,
+                                    **SMALL), other, path)
+    with pytest.raises(CheckpointError, match="模型设置"):
+        restore_weights(build_model(len(VOCAB), device=CPU, cell="lstm", **SMALL), VOCAB, path)
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    torch.save({"something": torch.zeros(2)}, tmp_path / "foreign.pt")
+    for bad in ("junk.pt", "foreign.pt"):
+        with pytest.raises(CheckpointError, match="不是本课程"):
+            load_checkpoint(tmp_path / bad)
+    with pytest.raises(CheckpointError, match="找不到"):
+        load_checkpoint(tmp_path / "missing.pt")

@@ -1,0 +1,361 @@
+"""PyTorch 写诗模型与训练循环：与第 06 章的 utils/tf_poems.py 一一对应，可以对照着读。
+
+同名的部分做同样的事：poem_loader（对应 poem_dataset）、myRNNModel、compute_loss、
+train_one_step、evaluate、train、make_step_fn、gen、save_checkpoint / load_checkpoint。
+数据来自 utils.data（同一词表、同一划分、同样按长度分桶的批次），采样规则来自 utils.decoding。
+copy_from_keras 把第 06 章模型的权重抄过来，用来检验两个框架算的是同一个函数。
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, IterableDataset
+
+from utils.data import Vocab, iterate_batches
+from utils.decoding import generate
+from utils.settings import torch_device
+
+CELLS = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+FORMAT = "rnn_tang_poems/torch-1"  # 检查点里的格式标记
+
+
+class CheckpointError(ValueError):
+    """检查点读不了，或与当前模型 / 词表不匹配。"""
+
+
+# ---------------------------------------------------------------- 数据
+
+class PoemBatches(IterableDataset):
+    """按长度分桶的批次（utils.data.iterate_batches），产出 (ids[B, T], lengths[B]) 张量。
+
+    与第 06 章的 poem_dataset 相同：每遍历一次换一个种子重新打乱，max_len 截断过长的诗。
+    """
+
+    def __init__(self, seqs, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
+                 max_len: int | None = None):
+        self.seqs = [s[:max_len] for s in seqs] if max_len else list(seqs)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+
+    def __iter__(self):
+        for ids, lengths in iterate_batches(self.seqs, self.batch_size, shuffle=self.shuffle,
+                                            seed=self.seed):
+            yield torch.from_numpy(ids).long(), torch.from_numpy(lengths)
+        self.seed += self.shuffle
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.seqs) / self.batch_size)
+
+
+def poem_loader(seqs, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
+                max_len: int | None = None) -> DataLoader:
+    """编号序列 -> DataLoader。批次已由 PoemBatches 组好，所以 batch_size=None（不再合并）。"""
+    return DataLoader(PoemBatches(seqs, batch_size, shuffle, seed, max_len), batch_size=None)
+
+
+# ---------------------------------------------------------------- 模型
+
+class myRNNModel(nn.Module):  # noqa: N801  （与第 06 章同名）
+    """embed_layer（nn.Embedding）-> rnn_layer（nn.RNN / nn.LSTM / nn.GRU）-> 词表上的 logits。
+
+    tie_embeddings=True 时输出层与 embed_layer 共用同一矩阵：隐状态先投影到 embed_dim 维
+    （projection），再与每个字的嵌入向量做内积，加上 output_bias。
+    forward(ids, state) 返回 (logits[B, T, V], 新状态)；state=None 表示全零初始状态。
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256,
+                 num_layers: int = 2, cell: str = "simple", tie_embeddings: bool = False,
+                 dropout: float = 0.0):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"未知的循环单元 {cell!r}，可选 {list(CELLS)} (unknown cell)")
+        self.config = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim,
+                           num_layers=num_layers, cell=cell, tie_embeddings=tie_embeddings,
+                           dropout=dropout)
+        self.embed_layer = nn.Embedding(vocab_size, embed_dim)
+        # Keras 的 dropout 作用在每层循环单元的输入上：这里是嵌入之后，加上层与层之间
+        self.input_dropout = nn.Dropout(dropout)
+        self.rnn_layer = CELLS[cell](embed_dim, hidden_dim, num_layers, batch_first=True,
+                                     dropout=dropout if num_layers > 1 else 0.0)
+        if tie_embeddings:
+            self.projection = nn.Linear(hidden_dim, embed_dim)
+            self.output_bias = nn.Parameter(torch.zeros(vocab_size))
+        else:
+            self.dense = nn.Linear(hidden_dim, vocab_size)
+        self._init_like_keras()
+
+    def _init_like_keras(self):
+        """按 Keras 的默认方式初始化，两章从同样的起点出发。
+
+        嵌入 U(-0.05, 0.05)；输入矩阵 Glorot 均匀；循环矩阵正交；偏置为 0（LSTM 遗忘门为 1）。
+        PyTorch 默认的嵌入是 N(0, 1)，与输出层共用时初始 logits 太大。
+        """
+        nn.init.uniform_(self.embed_layer.weight, -0.05, 0.05)
+        gates = {"simple": 1, "lstm": 4, "gru": 3}[self.config["cell"]]
+        H = self.config["hidden_dim"]
+        for name, p in self.rnn_layer.named_parameters():
+            if name.startswith("weight_ih"):
+                # Keras 的 kernel 是一整块 [D, gates·H] 做 Glorot，尺度由整块形状决定
+                nn.init.uniform_(p, -1, 1)
+                p.data *= math.sqrt(6 / (p.shape[1] + gates * H))
+            elif name.startswith("weight_hh"):
+                for block in p.data.split(H):
+                    nn.init.orthogonal_(block)
+            else:
+                nn.init.zeros_(p)
+                if self.config["cell"] == "lstm" and name.startswith("bias_ih"):
+                    p.data[H:2 * H] = 1.0  # 行按 i, f, g, o 排
+        for layer in (getattr(self, "projection", None), getattr(self, "dense", None)):
+            if layer is not None:
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, ids, state=None):
+        x = self.input_dropout(self.embed_layer(ids))
+        outputs, state = self.rnn_layer(x, state)
+        if self.config["tie_embeddings"]:
+            logits = F.linear(self.projection(outputs), self.embed_layer.weight, self.output_bias)
+        else:
+            logits = self.dense(outputs)
+        return logits, state
+
+
+def build_model(vocab_size: int, device=None, **config) -> myRNNModel:
+    """建模型并放到设备上（默认：有 CUDA 用 GPU，否则 CPU）。"""
+    return myRNNModel(vocab_size, **config).to(device or torch_device())
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# ---------------------------------------------------------------- 与第 06 章对照：抄权重
+
+def _reorder(a: np.ndarray, order: str, target: str, axis: int = 0) -> np.ndarray:
+    """把按门 order 分块排列的数组（沿 axis）重排成 target 的顺序，例如 'zrh' -> 'rzh'。"""
+    blocks = dict(zip(order, np.split(a, len(order), axis=axis)))
+    return np.concatenate([blocks[g] for g in target], axis=axis)
+
+
+def copy_from_keras(keras_model, model: myRNNModel) -> None:
+    """把第 06 章 myRNNModel（Keras）的权重抄进本章模型；两者的设置必须相同。
+
+    Keras 的矩阵是“输入 × 输出”（x @ kernel），PyTorch 是“输出 × 输入”，要转置。
+    门的顺序：Keras LSTM i,f,c,o 与 PyTorch i,f,g,o 相同；Keras GRU z,r,h，PyTorch r,z,n。
+    Keras 的 SimpleRNN / LSTM 只有一个偏置，放进 b_ih，b_hh 置 0；Keras GRU（reset_after=True）
+    的偏置有两行：第 0 行是输入偏置 b_ih，第 1 行是循环偏置 b_hh（候选状态那块在 r ⊙ (·) 里面）。
+    """
+    if keras_model.config != model.config:
+        raise ValueError(f"两个模型的设置不同 (settings differ)：{keras_model.config} vs {model.config}")
+    order = {"simple": ("h", "h"), "lstm": ("ifco", "ifco"), "gru": ("zrh", "rzh")}[model.config["cell"]]
+    new = {"embed_layer.weight": keras_model.embed_layer.embeddings.numpy()}
+    for i, cell in enumerate(keras_model.rnn_layer.cell.cells):
+        bias = np.atleast_2d(cell.bias.numpy())
+        b_hh = bias[1] if len(bias) == 2 else np.zeros_like(bias[0])
+        for name, value in [("weight_ih", cell.kernel.numpy().T),
+                            ("weight_hh", cell.recurrent_kernel.numpy().T),
+                            ("bias_ih", bias[0]), ("bias_hh", b_hh)]:
+            new[f"rnn_layer.{name}_l{i}"] = _reorder(value, *order)
+    if model.config["tie_embeddings"]:
+        new["projection.weight"] = keras_model.projection.kernel.numpy().T
+        new["projection.bias"] = keras_model.projection.bias.numpy()
+        new["output_bias"] = keras_model.output_bias.numpy()
+    else:
+        new["dense.weight"] = keras_model.dense.kernel.numpy().T
+        new["dense.bias"] = keras_model.dense.bias.numpy()
+    model.load_state_dict({k: torch.tensor(np.ascontiguousarray(v)) for k, v in new.items()})
+
+
+# ---------------------------------------------------------------- 损失
+
+def compute_loss(logits, labels, lengths):
+    """交叉熵，对所有真实的字取平均（补齐位置不计）；定义与第 06 章相同。
+
+    logits[B, T, V]，labels[B, T]，lengths[B] 是每行真实目标的个数。
+    """
+    mask = torch.arange(labels.shape[1], device=labels.device)[None, :] < lengths[:, None]
+    per_token = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
+    return (per_token * mask).sum() / mask.sum()
+
+
+def split_inputs(ids, lengths):
+    """整首诗 <bos> 字… <eos> -> 输入（去掉最后一个）、目标（去掉 <bos>）、目标个数。"""
+    return ids[:, :-1], ids[:, 1:], lengths - 1
+
+
+# ---------------------------------------------------------------- 训练
+
+def train_one_step(model: myRNNModel, optimizer, ids, lengths, clipnorm: float = 5.0) -> float:
+    """一步：前向、损失、反向、按总范数裁剪梯度、Adam 更新。返回这一批的损失。"""
+    inputs, labels, n = split_inputs(ids, lengths)
+    logits, _ = model(inputs)
+    loss = compute_loss(logits, labels, n.to(labels.device))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), clipnorm)
+    optimizer.step()
+    return float(loss.detach())
+
+
+@torch.no_grad()
+def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128) -> float:
+    """平均每字的交叉熵（nats）：<bos> 之后每个字都算，<eos> 也算。困惑度 = exp(返回值)。
+
+    很长的诗按 chunk_len 分段送入模型，状态从上一段接到下一段，结果与整段计算相同。
+    """
+    was_training, device = model.training, next(model.parameters()).device
+    model.eval()
+    total = count = 0.0
+    for ids, lengths in poem_loader(seqs, batch_size, shuffle=False):
+        inputs, labels, n = split_inputs(ids.to(device), lengths.to(device))
+        state = None
+        for start in range(0, inputs.shape[1], chunk_len):
+            end = start + chunk_len
+            logits, state = model(inputs[:, start:end], state)
+            k = (n - start).clamp(0, chunk_len)
+            total += float(compute_loss(logits, labels[:, start:end], k)) * float(k.sum())
+            count += float(k.sum())
+    model.train(was_training)
+    return total / count
+
+
+def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int = 1,
+          max_steps: int | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
+          clipnorm: float = 5.0, max_len: int | None = 200, seed: int = 0,
+          progress: bool = True, log_every: int = 10) -> dict:
+    """Adam 训练若干遍（或 max_steps 步后停止），每遍结束在验证集上求困惑度，最后换回最好的权重。
+
+    参数与返回的 history 与第 06 章的 train 相同：每 log_every 步的平均训练损失、
+    每遍的验证困惑度、用时（秒）与训练过的字数。
+    """
+    from tqdm.auto import tqdm
+
+    device = next(model.parameters()).device
+    # eps 取 Keras 的默认值 1e-7，两章的优化器完全相同
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-7)
+    loader = poem_loader(train_seqs, batch_size, shuffle=True, seed=seed, max_len=max_len)
+    total_steps = min(epochs * len(loader), max_steps or math.inf)
+    history = dict(step=[], loss=[], epoch_step=[], valid_ppl=[], tokens=0, seconds=0.0)
+    best = (math.inf, None)
+    step, window = 0, []
+    start = time.perf_counter()
+    bar = tqdm(total=total_steps, disable=not progress, mininterval=5, unit="步")
+    model.train()
+    for epoch in range(epochs):
+        for ids, lengths in loader:
+            window.append(train_one_step(model, optimizer, ids.to(device), lengths.to(device),
+                                         clipnorm))
+            history["tokens"] += int(lengths.sum()) - len(lengths)
+            step += 1
+            bar.update()
+            if step % log_every == 0 or step == total_steps:
+                history["step"].append(step)
+                history["loss"].append(float(np.mean(window)))
+                bar.set_postfix(loss=f"{history['loss'][-1]:.3f}")
+                window = []
+            if step >= total_steps:
+                break
+        if valid_seqs is not None:
+            ppl = math.exp(evaluate(model, valid_seqs))
+            history["epoch_step"].append(step)
+            history["valid_ppl"].append(ppl)
+            bar.write(f"第 {epoch + 1} 遍（{step} 步）验证集困惑度 {ppl:.1f}")
+            if ppl < best[0]:
+                best = (ppl, copy.deepcopy(model.state_dict()))
+        if step >= total_steps:
+            break
+    bar.close()
+    history["seconds"] = time.perf_counter() - start
+    if best[1] is not None:
+        model.load_state_dict(best[1])
+    return history
+
+
+# ---------------------------------------------------------------- 生成
+
+def make_step_fn(model: myRNNModel):
+    """单步函数 step(token_id, state) -> (logits[V] NumPy, 新状态)，供 utils.decoding 使用。
+
+    每步只把一个字送进 RNN，并带上上一步的状态（state=None 是全零初始状态）。
+    """
+    device = next(model.parameters()).device
+
+    @torch.no_grad()
+    def step(token_id, state):
+        logits, state = model(torch.tensor([[token_id]], device=device), state)
+        return logits[0, -1].float().cpu().numpy(), state
+
+    return step
+
+
+def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | None = None,
+        form: str | None = None, temperature: float = 1.0, top_k: int | None = None,
+        top_p: float | None = None, max_len: int = 128, seed: int | None = None) -> str:
+    """写一首诗：从 <bos> 开始逐字采样到 <eos>（或 max_len）。参数与第 06 章的 gen 相同。"""
+    if len(vocab) != model.config["vocab_size"]:
+        raise CheckpointError(f"词表有 {len(vocab)} 个字，模型却是按 {model.config['vocab_size']} "
+                              f"个字建的 (vocabulary and model do not match)")
+    model.eval()
+    return generate(make_step_fn(model), None, vocab, prefix=prefix, acrostic=acrostic,
+                    form=form, temperature=temperature, top_k=top_k, top_p=top_p,
+                    max_len=max_len, rng=seed)
+
+
+# ---------------------------------------------------------------- 检查点
+
+def save_checkpoint(model: myRNNModel, vocab: Vocab, path) -> Path:
+    """把权重（state dict）、模型设置和词表存进同一个文件（torch.save）。"""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": FORMAT, "config": model.config, "id2word": vocab.id2word,
+                "state_dict": state}, path)
+    return path
+
+
+def read_checkpoint(path) -> dict:
+    """用 weights_only=True 读检查点（只读张量和基本类型，不执行文件里的代码）并检查格式。"""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"找不到检查点 {path.name} (checkpoint not found)")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # 各种损坏或陌生的文件会引发各种异常，统一成一条说明
+        saved = None
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        raise CheckpointError(f"{path.name} 不是本课程保存的 PyTorch 检查点"
+                              f" (not a checkpoint saved by torch_poems.save_checkpoint)")
+    return saved
+
+
+def load_checkpoint(path, device=None) -> tuple[myRNNModel, Vocab]:
+    """按检查点里的设置建模型、读入权重，返回 (model, vocab)。"""
+    saved = read_checkpoint(path)
+    model = build_model(device=device, **saved["config"])
+    model.load_state_dict(saved["state_dict"])
+    return model, Vocab(saved["id2word"])
+
+
+def restore_weights(model: myRNNModel, vocab: Vocab, path) -> None:
+    """把检查点的权重读进已建好的模型；词表或模型设置不同则报错，不会读进错位的权重。"""
+    saved = read_checkpoint(path)
+    if saved["id2word"] != vocab.id2word:
+        old = saved["id2word"]
+        diff = next((i for i, (a, b) in enumerate(zip(old, vocab.id2word)) if a != b),
+                    min(len(old), len(vocab)))
+        raise CheckpointError(
+            f"检查点的词表（{len(old)} 个字）与当前词表（{len(vocab)} 个字）不同，"
+            f"从第 {diff} 个编号起不一致；请用同一份数据和词表，或用 load_checkpoint 连词表一起读入"
+            f" (checkpoint vocabulary differs from the current one)")
+    if saved["config"] != model.config:
+        changed = {k: (saved["config"].get(k), v) for k, v in model.config.items()
+                   if saved["config"].get(k) != v}
+        raise CheckpointError(f"检查点的模型设置与当前模型不同（检查点, 当前）：{changed}"
+                              f" (checkpoint was saved from a model with other settings)")
+    model.load_state_dict(saved["state_dict"])
