@@ -226,54 +226,63 @@ def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128
 
 
 def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int = 1,
-          max_steps: int | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
-          clipnorm: float = 5.0, max_len: int | None = 200, seed: int = 0,
-          progress: bool = True, log_every: int = 10) -> dict:
-    """Adam 训练若干遍（或 max_steps 步后停止），每遍结束在验证集上求困惑度，最后换回最好的权重。
+          max_steps: int | None = None, eval_every: int | None = None,
+          max_seconds: float | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
+          cosine_decay: bool = True, clipnorm: float = 5.0, max_len: int | None = 200,
+          seed: int = 0, progress: bool = True, log_every: int = 10) -> dict:
+    """用 Adam 训练 epochs 遍（或到 max_steps 步、max_seconds 秒为止）；参数与第 06 章的 train 相同。
 
-    参数与返回的 history 与第 06 章的 train 相同：每 log_every 步的平均训练损失、
-    每遍的验证困惑度、用时（秒）与训练过的字数。
+    每遍结束（或每 eval_every 步）在验证集上求困惑度，记下最好的权重，训练完换回它。
+    cosine_decay=True 时学习率在预定步数内按余弦从 learning_rate 降到它的 1/10。
+    返回 history：每 log_every 步的平均训练损失、各次验证的步数与困惑度、用时与字数。
     """
     from tqdm.auto import tqdm
 
     device = next(model.parameters()).device
+    loader = poem_loader(train_seqs, batch_size, shuffle=True, seed=seed, max_len=max_len)
+    total_steps = int(min(epochs * len(loader), max_steps or math.inf))
+    eval_every = eval_every or len(loader)
     # eps 取 Keras 的默认值 1e-7，两章的优化器完全相同
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-7)
-    loader = poem_loader(train_seqs, batch_size, shuffle=True, seed=seed, max_len=max_len)
-    total_steps = min(epochs * len(loader), max_steps or math.inf)
-    history = dict(step=[], loss=[], epoch_step=[], valid_ppl=[], tokens=0, seconds=0.0)
-    best = (math.inf, None)
-    step, window = 0, []
+    decay = (lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps))
+             ) if cosine_decay else (lambda s: 1.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, decay)
+    history = dict(step=[], loss=[], eval_step=[], valid_ppl=[], tokens=0, seconds=0.0)
+    best_ppl, best_weights = math.inf, None
+    step, window, out_of_time = 0, [], False
     start = time.perf_counter()
-    bar = tqdm(total=total_steps, disable=not progress, mininterval=5, unit="步")
+    bar = tqdm(total=total_steps, disable=not progress, mininterval=10, unit="步")
     model.train()
-    for epoch in range(epochs):
+    while step < total_steps and not out_of_time:
         for ids, lengths in loader:
             window.append(train_one_step(model, optimizer, ids.to(device), lengths.to(device),
                                          clipnorm))
+            schedule.step()
             history["tokens"] += int(lengths.sum()) - len(lengths)
             step += 1
             bar.update()
-            if step % log_every == 0 or step == total_steps:
+            out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
+            done = step >= total_steps or out_of_time
+            if step % log_every == 0 or done:
                 history["step"].append(step)
                 history["loss"].append(float(np.mean(window)))
-                bar.set_postfix(loss=f"{history['loss'][-1]:.3f}")
+                bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", refresh=False)
                 window = []
-            if step >= total_steps:
+            if valid_seqs is not None and (step % eval_every == 0 or done):
+                ppl = math.exp(evaluate(model, valid_seqs))
+                history["eval_step"].append(step)
+                history["valid_ppl"].append(ppl)
+                bar.write(f"第 {step} 步（第 {step / len(loader):.2f} 遍）验证集困惑度 {ppl:.1f}")
+                if ppl < best_ppl:
+                    best_ppl, best_weights = ppl, copy.deepcopy(model.state_dict())
+            if done:
                 break
-        if valid_seqs is not None:
-            ppl = math.exp(evaluate(model, valid_seqs))
-            history["epoch_step"].append(step)
-            history["valid_ppl"].append(ppl)
-            bar.write(f"第 {epoch + 1} 遍（{step} 步）验证集困惑度 {ppl:.1f}")
-            if ppl < best[0]:
-                best = (ppl, copy.deepcopy(model.state_dict()))
-        if step >= total_steps:
-            break
+    if out_of_time:
+        bar.write(f"已到时间上限 {max_seconds:.0f} 秒，在第 {step} 步停止")
     bar.close()
     history["seconds"] = time.perf_counter() - start
-    if best[1] is not None:
-        model.load_state_dict(best[1])
+    if best_weights is not None:
+        model.load_state_dict(best_weights)
     return history
 
 
