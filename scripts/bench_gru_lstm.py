@@ -68,6 +68,23 @@ def torch_poem_model(cell: str, vocab: int, embed: int = 128, hidden: int = 256,
     return PoemLM()
 
 
+LONG_RANGE_MODELS = ("RNN", "LSTM", "LSTM b_f+1", "GRU")
+
+
+def long_range_accuracy(model: str, gap: int, steps: int = 1500, seeds=(0,)) -> float:
+    """“记住第一个符号”任务（utils.long_range）的测试准确率，对 seeds 取平均。
+
+    model 是 LONG_RANGE_MODELS 之一；"LSTM b_f+1" 是遗忘门偏置加 1 的 LSTM。
+    """
+    from utils.long_range import fit_first_token
+
+    if model not in LONG_RANGE_MODELS:
+        raise ValueError(f"model 只能是 {LONG_RANGE_MODELS}，收到 {model!r} (unknown model)")
+    cell = "lstm" if model.startswith("LSTM") else model.lower()
+    with lstm_forget_bias(1.0 if model == "LSTM b_f+1" else 0.0):
+        return float(np.mean([fit_first_token(cell, gap, steps=steps, seed=s) for s in seeds]))
+
+
 def _layer(cell, module):
     if cell not in CELLS:
         raise ValueError(f"cell 只能是 {CELLS}，收到 {cell!r} (unknown cell)")
