@@ -49,15 +49,15 @@ CELL_NAMES = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 FRAMEWORKS = ("tf", "torch")
 FRAMEWORK_NAMES = {"tf": "TensorFlow", "torch": "PyTorch"}
 
-# 课程配方：第 06 章的做法——长度相近的诗一批（只补齐到本批最长）、输入输出共用嵌入；
-# 这里学习率不衰减（事先不知道要训练多少步）
+# 课程配方：第 06 章的做法——长度相近的诗一批（只补齐到本批最长）、输入输出共用嵌入，
+# 学习率在 800 步内按余弦从 3e-3 降到 3e-4，之后保持
 COURSE = dict(name="课程配方", framework="torch", batching="bucketed", batch_size=64,
-              learning_rate=3e-3, clipnorm=5.0, max_len=200,
+              learning_rate=3e-3, decay_steps=800, clipnorm=5.0, max_len=200,
               model=dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2,
                          tie_embeddings=True))
 # 常见配方：流行的 PyTorch 书中写诗一章的做法——每首诗补齐 / 截断到 125 个编号，不共用嵌入
 COMMON = dict(name="常见配方", framework="torch", batching="padded", batch_size=128,
-              learning_rate=1e-3, clipnorm=None, max_len=125,
+              learning_rate=1e-3, decay_steps=None, clipnorm=None, max_len=125,
               model=dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2,
                          tie_embeddings=False))
 EVAL_EVERY = pick(45.0, 4.0)          # 每训练这么多秒在验证集上求一次困惑度
@@ -71,13 +71,17 @@ class Runner:
     """把第 06 章（utils.tf_poems）或第 07 章（utils.torch_poems）的模型包成同一个接口。"""
 
     def __init__(self, framework: str, vocab_size: int, model: dict, learning_rate: float,
-                 clipnorm: float | None):
+                 clipnorm: float | None, decay_steps: int | None = None):
         self.framework, self.config = framework, dict(model)
+        self.schedule = None
         if framework == "tf":
             from utils import tf_poems as lib
             import keras
 
             self.model = lib.build_model(vocab_size, **model)
+            if decay_steps:  # 与第 06 章 train 的 cosine_decay 相同
+                learning_rate = keras.optimizers.schedules.CosineDecay(
+                    learning_rate, decay_steps, alpha=0.1)
             self.optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm)
             self._step = lib.make_train_step(self.model, self.optimizer)
         elif framework == "torch":
@@ -88,6 +92,10 @@ class Runner:
             self.model = lib.build_model(vocab_size, **model)
             # eps 与第 07 章的 train 相同（Keras 的默认值）
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=learning_rate, eps=1e-7)
+            if decay_steps:  # 同 Keras 的 CosineDecay(alpha=0.1)：降到 1/10 后保持
+                self.schedule = torch.optim.lr_scheduler.LambdaLR(
+                    self.optimizer, lambda step: 0.1 + 0.45 * (
+                        1 + math.cos(math.pi * min(step, decay_steps) / decay_steps)))
             self.model.train()
         else:
             raise ValueError(f"未知框架 {framework!r}，可选 {FRAMEWORKS} (unknown framework)")
@@ -100,9 +108,12 @@ class Runner:
             return float(self._step(tf.constant(ids, tf.int32), tf.constant(lengths, tf.int32)))
         import torch
 
-        return self.lib.train_one_step(self.model, self.optimizer, torch.from_numpy(ids).long(),
+        loss = self.lib.train_one_step(self.model, self.optimizer, torch.from_numpy(ids).long(),
                                        torch.from_numpy(lengths).long(),
                                        math.inf if self.clipnorm is None else self.clipnorm)
+        if self.schedule is not None:
+            self.schedule.step()
+        return loss
 
     def perplexity(self, seqs) -> float:
         """在 seqs 上的困惑度（<bos> 之后每个字都算，含 <eos>）。"""
@@ -197,7 +208,7 @@ def measure_speed(data, seconds: float, gen_count: int) -> dict:
         for cell in tqdm(CELLS, desc=FRAMEWORK_NAMES[framework], leave=False):
             seed_everything(0)
             runner = Runner(framework, V, {**recipe["model"], "cell": cell},
-                            recipe["learning_rate"], recipe["clipnorm"])
+                            recipe["learning_rate"], recipe["clipnorm"], recipe["decay_steps"])
             stream = batches(recipe, data.train, epoch=0)
             for _ in range(3):
                 runner.train_step(*next(stream))
@@ -245,7 +256,7 @@ def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EV
 
     seed_everything(0)
     runner = Runner(recipe["framework"], len(data.vocab), recipe["model"],
-                    recipe["learning_rate"], recipe["clipnorm"])
+                    recipe["learning_rate"], recipe["clipnorm"], recipe["decay_steps"])
     clock, tokens, steps, epoch = 0.0, 0, 0, 0
     curve, crossed = [], None
     bar = tqdm(total=round(cap_s), unit="秒", desc=recipe["name"], mininterval=5)
