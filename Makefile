@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: setup lab test execute data clean-venv bench models
+.PHONY: setup lab test poem execute data clean-venv bench models
 
 setup: $(STAMP)
 
@@ -22,6 +22,10 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	COURSE_FAST=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
+
+# 命令行写诗，例：make poem ARGS="--form 七绝 --acrostic 春江花月"（第一次运行先训练一个模型）
+poem: $(STAMP)
+	$(BIN)/python -m utils.poem_cli $(ARGS)
 
 # 完整运行每个笔记本并把输出保存回文件（提交前用）
 execute: $(STAMP)

@@ -5,7 +5,8 @@ import torch
 
 from utils.data import Vocab, iterate_batches, pad_sequences, poem_form
 from utils.decoding import DecodingError
-from utils.torch_poems import (CheckpointError, build_model, compute_loss, copy_from_keras,
+from utils.torch_poems import (DEFAULT_THREADS, CheckpointError, build_model, choose_num_threads,
+                               compute_loss, copy_from_keras,
                                evaluate, gen, load_checkpoint, make_step_fn, poem_loader,
                                restore_weights, save_checkpoint, train)
 
@@ -182,3 +183,14 @@ def test_checkpoint_round_trip_and_clear_errors(tmp_path):
             load_checkpoint(tmp_path / bad)
     with pytest.raises(CheckpointError, match="找不到"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_choose_num_threads_picks_the_faster_and_leaves_the_model_alone():
+    model = build_model(len(VOCAB), device=CPU, cell="lstm", **SMALL)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    speeds = choose_num_threads(model, toy_poems(16), steps=2)
+    assert set(speeds) == {1, DEFAULT_THREADS} and min(speeds.values()) > 0
+    assert torch.get_num_threads() == max(speeds, key=speeds.get)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    torch.set_num_threads(1)

@@ -23,6 +23,7 @@ from utils.decoding import generate
 from utils.settings import torch_device
 
 CELLS = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+DEFAULT_THREADS = torch.get_num_threads()  # PyTorch 默认的 CPU 线程数（一般等于核数）
 FORMAT = "rnn_tang_poems/torch-1"  # 检查点里的格式标记
 
 
@@ -201,6 +202,29 @@ def train_one_step(model: myRNNModel, optimizer, ids, lengths, clipnorm: float =
     nn.utils.clip_grad_norm_(model.parameters(), clipnorm)
     optimizer.step()
     return float(loss.detach())
+
+
+def choose_num_threads(model: myRNNModel, seqs, steps: int = 3, batch_size: int = 64) -> dict:
+    """在 CPU 上试几步训练，比较单线程与默认线程数的每秒字数，改用更快的那个；返回 {线程数: 字/秒}。
+
+    CPU 与别的程序共用时，多个线程要互相等待，单线程反而可能快好几倍；空闲的多核机器上多线程更快。
+    试训练用模型的副本，不改动 model 本身。GPU 上不必试，返回空字典。
+    """
+    if next(model.parameters()).device.type != "cpu":
+        return {}
+    trial = copy.deepcopy(model)
+    optimizer = torch.optim.Adam(trial.parameters())
+    ids, lengths = next(iter(poem_loader(seqs, batch_size)))
+    speeds = {}
+    for threads in sorted({1, DEFAULT_THREADS}):
+        torch.set_num_threads(threads)
+        train_one_step(trial, optimizer, ids, lengths)  # 预热
+        start = time.perf_counter()
+        for _ in range(steps):
+            train_one_step(trial, optimizer, ids, lengths)
+        speeds[threads] = steps * int(lengths.sum()) / (time.perf_counter() - start)
+    torch.set_num_threads(max(speeds, key=speeds.get))
+    return speeds
 
 
 @torch.no_grad()

@@ -1,0 +1,96 @@
+"""utils/poem_cli.py：作为子进程运行，正常写诗、首次运行先训练，各种错误输入给出一行中文说明。"""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from utils.data import Vocab, poem_form
+from utils.settings import REPO_ROOT
+from utils.torch_poems import build_model, save_checkpoint
+
+CHARS = "春风花月夜山水云江天白日秋"
+VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *CHARS])
+
+
+def poem_cli(*args, cache=None):
+    """运行 python -m utils.poem_cli，返回 (退出码, stdout, stderr)。"""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # 小模型单线程更快，也不和别的测试抢核
+    if cache is not None:
+        env["COURSE_CACHE"] = str(cache)
+    done = subprocess.run([sys.executable, "-m", "utils.poem_cli", *map(str, args)], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, encoding="utf-8", timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """一个很小的、未训练的检查点（词表只有十几个字）。"""
+    torch.manual_seed(0)
+    model = build_model(len(VOCAB), device=torch.device("cpu"), cell="gru", embed_dim=8,
+                        hidden_dim=12, num_layers=1)
+    return save_checkpoint(model, VOCAB, tmp_path_factory.mktemp("ckpt") / "tiny.pt")
+
+
+def test_writes_well_formed_poems_reproducibly(tiny):
+    code, out, err = poem_cli("--checkpoint", tiny, "--form", "七绝", "--acrostic", "春江花月",
+                              "--count", 3, "--seed", 7, "--temperature", 1.2)
+    assert code == 0 and err == ""
+    poems = out.strip().split("\n\n")
+    assert len(poems) == 3
+    for poem in poems:
+        lines = poem.splitlines()
+        assert poem_form("".join(lines)) == "七言绝句" and len(lines) == 2
+        assert [line[0] for line in "".join(lines).replace("。", "，").split("，")[:-1]] == list("春江花月")
+    assert poem_cli("--checkpoint", tiny, "--form", "七绝", "--acrostic", "春江花月", "--count", 3,
+                    "--seed", 7, "--temperature", 1.2)[1] == out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--first", "咖啡"], "不在词表"),
+    (["--acrostic", ""], "藏头字不能为空"),
+    (["--acrostic", "春江花月夜", "--form", "五绝"], "只有 4 句"),
+    (["--temperature", "0"], "温度必须是正数"),
+    (["--temperature", "-1"], "温度必须是正数"),
+    (["--cell", "lstm"], "不是 --cell lstm"),
+    (["--form", "九绝"], "参数有误"),
+])
+def test_bad_input_gives_one_clear_line(tiny, args, message):
+    code, out, err = poem_cli("--checkpoint", tiny, *args)
+    assert code != 0 and out == ""
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("错误：")
+
+
+@pytest.mark.parametrize("content", [b"not a checkpoint", "foreign"])
+def test_unreadable_or_foreign_checkpoint(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    if content == "foreign":
+        torch.save({"weights": torch.zeros(3)}, path)  # 能读，但不是本课程的检查点
+    else:
+        path.write_bytes(content)
+    code, out, err = poem_cli("--checkpoint", path)
+    assert code != 0 and out == "" and "Traceback" not in err
+    assert err.strip() == ("错误：bad.pt 不是本课程保存的 PyTorch 检查点"
+                           " (not a checkpoint saved by torch_poems.save_checkpoint)")
+
+
+def test_first_run_trains_and_caches_then_reuses(tmp_path):
+    code, out, err = poem_cli("--steps", 1, "--form", "五绝", "--seed", 0, cache=tmp_path)
+    assert code == 0, err
+    assert "还没有检查点" in err and (tmp_path / "poem_torch_lstm.pt").exists()
+    assert poem_form(out.replace("\n", "")) == "五言绝句"
+    code, again, err = poem_cli("--form", "五绝", "--seed", 0, cache=tmp_path)
+    assert code == 0 and err == "" and again == out  # 第二次直接读检查点，不再训练
+
+
+def test_tensorflow_framework(tmp_path, tiny):
+    from utils import tf_poems
+
+    model = tf_poems.build_model(len(VOCAB), cell="lstm", embed_dim=8, hidden_dim=12, num_layers=1)
+    path = tf_poems.save_checkpoint(model, VOCAB, tmp_path / "tiny.weights.h5")
+    code, out, err = poem_cli("--framework", "tf", "--checkpoint", path, "--form", "五律", "--seed", 1)
+    assert code == 0 and err == "" and poem_form(out.replace("\n", "")) == "五言律诗"
+    code, out, err = poem_cli("--framework", "tf", "--checkpoint", tiny)  # PyTorch 的检查点
+    assert code != 0 and out == "" and "不是本课程保存的 TensorFlow 检查点" in err

@@ -1,0 +1,161 @@
+"""命令行写诗：python -m utils.poem_cli [选项]（make poem ARGS="选项" 调用它）。
+
+例：python -m utils.poem_cli --form 七绝 --acrostic 春江花月 --count 2
+第一次运行时还没有检查点：先用默认预算训练一个（进度条给出剩余时间），存到 .cache/，以后直接读取。
+输入有误时在 stderr 打印一行中文说明（附英文），以非零状态退出。
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from utils.data import CorpusError, process_dataset
+from utils.decoding import DecodingError, PoemPlan, check_sampling
+from utils.settings import CACHE_DIR, REPO_ROOT
+
+DEFAULT_STEPS = 300  # 没有检查点时训练的步数（每步 64 首诗，约全部训练集的一半）
+MODEL = dict(embed_dim=128, hidden_dim=256, num_layers=2, tie_embeddings=True)
+TRAIN = dict(batch_size=64, learning_rate=3e-3, max_len=200)
+SUFFIX = {"torch": ".pt", "tf": ".weights.h5"}
+
+
+class UsageError(ValueError):
+    """命令行参数有误。"""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse 默认只给英文；这里先给中文
+        raise UsageError(f"参数有误：{message}；用 --help 查看用法 (bad arguments, see --help)")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = Parser(prog="python -m utils.poem_cli", description="用循环神经网络写唐诗。")
+    p.add_argument("--framework", choices=SUFFIX, default="torch", help="torch（默认）或 tf")
+    p.add_argument("--cell", choices=("simple", "lstm", "gru"),
+                   help="循环单元（默认 lstm；读已有检查点时取检查点里的）")
+    p.add_argument("--form", choices=("五绝", "七绝", "五律", "七律"), help="体裁（保证字数、句数、标点）")
+    p.add_argument("--acrostic", help="藏头字，每句第一个字依次是它们")
+    p.add_argument("--first", default="", help="给定的首字或首句，如 白日依山尽，")
+    p.add_argument("--temperature", type=float, default=0.8, help="温度，> 0（默认 0.8）")
+    p.add_argument("--top-k", type=int, default=40, help="只在最可能的 k 个字里抽（默认 40）")
+    p.add_argument("--count", type=int, default=1, help="写几首（默认 1）")
+    p.add_argument("--seed", type=int, help="随机种子（给定后结果可重复）")
+    p.add_argument("--checkpoint", type=Path,
+                   help="检查点文件；不存在时训练一个存到这里（默认 .cache/poem_<框架>_<单元>）")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"没有检查点时训练的步数（默认 {DEFAULT_STEPS}）")
+    args = p.parse_args(argv)
+    if args.count < 1 or args.steps < 1:
+        raise UsageError("--count 和 --steps 必须是正整数 (--count and --steps must be positive)")
+    return args
+
+
+def shown(path: Path) -> str:
+    """打印用的路径：仓库里的文件只写相对路径。"""
+    path = path.resolve()
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else path.name
+
+
+class TorchBackend:
+    def __init__(self):
+        from utils import torch_poems
+        self.lib = torch_poems
+        self.errors = (torch_poems.CheckpointError,)
+
+    def load(self, path):
+        return self.lib.load_checkpoint(path)
+
+    def train(self, data, cell, steps):
+        model = self.lib.build_model(len(data.vocab), cell=cell, **MODEL)
+        if steps >= 50:  # 试线程数要花几步的时间，训练很短时不值得
+            self.lib.choose_num_threads(model, data.train)
+        self.lib.train(model, data.train, max_steps=steps, **TRAIN)
+        return model
+
+    def save(self, model, vocab, path):
+        self.lib.save_checkpoint(model, vocab, path)
+
+    def writer(self, model, vocab):
+        import torch
+        torch.set_num_threads(1)  # 逐字生成每步的计算很小，多线程只会互相等待
+        return lambda **kw: self.lib.gen(model, vocab, **kw)
+
+
+class TfBackend:
+    def __init__(self):
+        from utils import tf_poems
+        self.lib = tf_poems
+        self.errors = (tf_poems.CheckpointError,)
+
+    def load(self, path):
+        return self.lib.load_checkpoint(path)
+
+    def train(self, data, cell, steps):
+        model = self.lib.build_model(len(data.vocab), cell=cell, **MODEL)
+        self.lib.train(model, data.train, max_steps=steps, **TRAIN)
+        return model
+
+    def save(self, model, vocab, path):
+        self.lib.save_checkpoint(model, vocab, path)
+
+    def writer(self, model, vocab):
+        return lambda **kw: self.lib.gen(model, vocab, **kw)
+
+
+def format_poem(poem: str) -> str:
+    """每个句号（或问号、叹号）后换行。"""
+    return re.sub("([。？！])(?=.)", r"\1\n", poem)
+
+
+def run(args) -> None:
+    check_sampling(args.temperature, args.top_k)
+    backend = TorchBackend() if args.framework == "torch" else TfBackend()
+    cell = args.cell or "lstm"
+    path = args.checkpoint or CACHE_DIR / f"poem_{args.framework}_{cell}{SUFFIX[args.framework]}"
+    try:
+        if path.exists():
+            model, vocab = backend.load(path)
+            if args.cell and model.config["cell"] != args.cell:
+                raise UsageError(f"检查点 {path.name} 用的是 {model.config['cell']}，不是 --cell {args.cell}"
+                                 f" (the checkpoint holds a {model.config['cell']} model)")
+        else:
+            if not path.name.endswith(SUFFIX[args.framework]):
+                raise UsageError(f"{args.framework} 的检查点文件名须以 {SUFFIX[args.framework]} 结尾"
+                                 f" (checkpoint name must end with {SUFFIX[args.framework]})")
+            data = process_dataset()
+            vocab = data.vocab
+            PoemPlan(vocab, args.first, args.acrostic, args.form)  # 先检查输入，免得训练完才报错
+            print(f"还没有检查点：先训练一个 {cell} 模型（{args.steps} 步），之后直接读取"
+                  f" (no checkpoint yet: training one)", file=sys.stderr)
+            start = time.perf_counter()
+            model = backend.train(data, cell, args.steps)
+            backend.save(model, vocab, path)
+            print(f"训练用时 {time.perf_counter() - start:.0f} 秒，检查点已存到 {shown(path)}",
+                  file=sys.stderr)
+        write = backend.writer(model, vocab)
+        for i in range(args.count):
+            seed = None if args.seed is None else args.seed + i
+            poem = write(prefix=args.first, acrostic=args.acrostic, form=args.form,
+                         temperature=args.temperature, top_k=args.top_k, seed=seed)
+            print(("\n" if i else "") + format_poem(poem), flush=True)
+    except backend.errors as e:
+        raise UsageError(str(e)) from None
+
+
+def main(argv=None) -> int:
+    try:
+        run(parse_args(argv))
+    except (UsageError, DecodingError, CorpusError, FileNotFoundError) as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断 (interrupted)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
