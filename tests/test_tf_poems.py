@@ -97,6 +97,9 @@ def test_training_lowers_the_loss_and_keeps_best_weights():
     assert np.exp(after) == pytest.approx(min(history["valid_ppl"]), rel=1e-4)
     assert history["eval_step"] == [4 * k for k in range(1, 26)]
     assert history["tokens"] == 25 * sum(len(s) - 1 for s in seqs)
+    # 只给步数时跨遍训练到该步数
+    history = train(model, seqs, epochs=None, max_steps=10, batch_size=16, progress=False)
+    assert history["step"][-1] == 10
 
 
 def test_gen_validates_input_and_follows_the_form():

@@ -73,7 +73,11 @@ class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
         self.config = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim,
                            num_layers=num_layers, cell=cell, tie_embeddings=tie_embeddings,
                            dropout=dropout)
-        self.embed_layer = keras.layers.Embedding(vocab_size, embed_dim, name="embed_layer")
+        # 标准正态初始化（与 PyTorch 的 nn.Embedding 相同）。共享嵌入时它也是输出层，Keras 默认的
+        # ±0.05 均匀初始化让 logits 起初几乎为零，起步很慢
+        self.embed_layer = keras.layers.Embedding(
+            vocab_size, embed_dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+            name="embed_layer")
         cells = [CELLS[cell](hidden_dim, dropout=dropout, name=f"{cell}_{i}")
                  for i in range(num_layers)]
         self.rnn_layer = keras.layers.RNN(cells, return_sequences=True, return_state=True,
@@ -205,12 +209,13 @@ def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128
     return total / count
 
 
-def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int = 1,
+def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None = None,
           max_steps: int | None = None, eval_every: int | None = None,
           max_seconds: float | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
           cosine_decay: bool = True, clipnorm: float = 5.0, max_len: int | None = 200,
           seed: int = 0, progress: bool = True, log_every: int = 10) -> dict:
-    """用 Adam 训练 epochs 遍（或到 max_steps 步、max_seconds 秒为止）。
+    """用 Adam 训练 epochs 遍、max_steps 步（都给时取先到者；都不给时训练 1 遍），
+    或到 max_seconds 秒为止。
 
     每遍结束（或每 eval_every 步）在验证集上求困惑度，记下最好的权重，训练完换回它。
     cosine_decay=True 时学习率在预定步数内按余弦从 learning_rate 降到它的 1/10。
@@ -219,7 +224,10 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int = 1,
     from tqdm.auto import tqdm
 
     batches_per_epoch = math.ceil(len(train_seqs) / batch_size)
-    total_steps = int(min(epochs * batches_per_epoch, max_steps or math.inf))
+    if max_steps is None:
+        total_steps = (epochs or 1) * batches_per_epoch
+    else:
+        total_steps = min(max_steps, epochs * batches_per_epoch) if epochs else max_steps
     eval_every = eval_every or batches_per_epoch
     if cosine_decay:
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=0.1)
