@@ -1,16 +1,9 @@
-"""utils/numpy_gated.py：梯度检查（float64）与 PyTorch、Keras 的逐元素对照（float32）；
-以及 scripts/bench_gru_lstm.py 里第 04、05 章用到的 PyTorch 辅助函数。"""
-import sys
-from pathlib import Path
-
+"""utils/numpy_gated.py：梯度检查（float64）与 PyTorch、Keras 的逐元素对照（float32）。"""
 import numpy as np
 import pytest
 import torch
 
 from utils import numpy_gated as ng
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from bench_gru_lstm import long_range_accuracy, lstm_forget_bias  # noqa: E402
 
 B, T, D, H = 3, 6, 4, 5
 
@@ -170,23 +163,3 @@ def test_gru_equals_keras(keras, reset_after):
     ours, _, _ = ng.gru_forward(params, x)
     np.testing.assert_allclose(ours, out, atol=1e-5)
 
-
-def test_lstm_forget_bias_context():
-    """scripts/bench_gru_lstm.lstm_forget_bias：只改遗忘门那一块（PyTorch 顺序 i, f, g, o），离开 with 后复原。"""
-    torch.manual_seed(0)
-    plain = torch.nn.LSTM(D, H).bias_ih_l0.detach()
-    torch.manual_seed(0)
-    with lstm_forget_bias(1.0):
-        shifted = torch.nn.LSTM(D, H).bias_ih_l0.detach()
-    expected = np.zeros(4 * H)
-    expected[H:2 * H] = 1.0
-    np.testing.assert_allclose((shifted - plain).numpy(), expected, atol=1e-6)
-    assert torch.nn.LSTM.__name__ == "LSTM"
-
-
-def test_long_range_accuracy():
-    """scripts/bench_gru_lstm.long_range_accuracy：短间隔上 GRU 学得会；模型名写错时报错。"""
-    torch.set_num_threads(1)
-    assert long_range_accuracy("GRU", gap=2, steps=200) > 0.9
-    with pytest.raises(ValueError, match="model"):
-        long_range_accuracy("Transformer", gap=2)
