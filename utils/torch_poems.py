@@ -92,12 +92,11 @@ class myRNNModel(nn.Module):  # noqa: N801  （与第 06 章同名）
         self._init_like_keras()
 
     def _init_like_keras(self):
-        """按 Keras 的默认方式初始化，两章从同样的起点出发。
+        """与第 06 章的 Keras 模型同样初始化，两章从同样的起点出发。
 
-        嵌入 U(-0.05, 0.05)；输入矩阵 Glorot 均匀；循环矩阵正交；偏置为 0（LSTM 遗忘门为 1）。
-        PyTorch 默认的嵌入是 N(0, 1)，与输出层共用时初始 logits 太大。
+        嵌入 N(0, 1)（PyTorch 的默认，第 06 章也这样设）；输入矩阵 Glorot 均匀；循环矩阵正交；
+        偏置为 0（LSTM 遗忘门为 1）；输出层 Glorot 均匀（后几项是 Keras 的默认）。
         """
-        nn.init.uniform_(self.embed_layer.weight, -0.05, 0.05)
         gates = {"simple": 1, "lstm": 4, "gru": 3}[self.config["cell"]]
         H = self.config["hidden_dim"]
         for name, p in self.rnn_layer.named_parameters():
@@ -249,12 +248,13 @@ def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128
     return total / count
 
 
-def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int = 1,
+def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None = None,
           max_steps: int | None = None, eval_every: int | None = None,
           max_seconds: float | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
           cosine_decay: bool = True, clipnorm: float = 5.0, max_len: int | None = 200,
           seed: int = 0, progress: bool = True, log_every: int = 10) -> dict:
-    """用 Adam 训练 epochs 遍（或到 max_steps 步、max_seconds 秒为止）；参数与第 06 章的 train 相同。
+    """用 Adam 训练 epochs 遍、max_steps 步（都给时取先到者；都不给时训练 1 遍），或到 max_seconds
+    秒为止；参数与第 06 章的 train 相同。
 
     每遍结束（或每 eval_every 步）在验证集上求困惑度，记下最好的权重，训练完换回它。
     cosine_decay=True 时学习率在预定步数内按余弦从 learning_rate 降到它的 1/10。
@@ -264,7 +264,10 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int = 1,
 
     device = next(model.parameters()).device
     loader = poem_loader(train_seqs, batch_size, shuffle=True, seed=seed, max_len=max_len)
-    total_steps = int(min(epochs * len(loader), max_steps or math.inf))
+    if max_steps is None:
+        total_steps = (epochs or 1) * len(loader)
+    else:
+        total_steps = min(max_steps, epochs * len(loader)) if epochs else max_steps
     eval_every = eval_every or len(loader)
     # eps 取 Keras 的默认值 1e-7，两章的优化器完全相同
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-7)
