@@ -30,7 +30,6 @@ import math
 import platform
 import sys
 import time
-import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -361,6 +360,14 @@ def train_models(data, steps: int) -> dict:
 
 # ---------------------------------------------------------------- 入口
 
+def choose_torch_threads(data) -> dict:
+    """机器与别的程序共用时单线程可能更快：用第 07 章的 choose_num_threads 试一下，两种配方共用结果。"""
+    from utils import torch_poems
+
+    probe = torch_poems.build_model(len(data.vocab), **COURSE["model"])
+    return torch_poems.choose_num_threads(probe, data.train)
+
+
 def machine() -> dict:
     import os
 
@@ -388,8 +395,6 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=pick(300, 5),
                         help="models：每个模型训练多少步")
     args = parser.parse_args(argv)
-    # torch 2.13 对 float(带梯度的张量) 发出的提醒，与结果无关
-    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
     start = time.perf_counter()
     data = load_data()
     print(f"数据：训练 {len(data.train)} 首，验证 {len(data.valid)} 首，测试 {len(data.test)} 首，"
@@ -398,13 +403,18 @@ def main(argv=None) -> None:
         result = dict(machine=machine(), **train_models(data, args.steps))
         print("已保存：", save("models", result).name)
         return
+    if args.what != "models":
+        threads = choose_torch_threads(data)
+        print(f"PyTorch 线程数：试训练 {threads}，选用 {max(threads, key=threads.get)}", flush=True)
     if args.what in ("all", "speed"):
-        result = dict(machine=machine(), **measure_speed(data, args.seconds, pick(20, 2)))
+        result = dict(machine=machine(), torch_thread_trial=threads,
+                      **measure_speed(data, args.seconds, pick(20, 2)))
         save("speed", result)
         print("\n## 速度\n\n" + speed_markdown(result), flush=True)
     if args.what in ("all", "quality"):
         baselines = fit_baselines(data)
-        result = dict(machine=machine(), **measure_quality(data, baselines))
+        result = dict(machine=machine(), torch_thread_trial=threads,
+                      **measure_quality(data, baselines))
         result["machine_end"] = machine()
         save("quality", result)
         print("\n## 达标时间\n\n" + quality_markdown(result), flush=True)
