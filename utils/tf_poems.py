@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from utils.checkpoints import CheckpointError, check_compatible, check_vocab_size
 from utils.data import Vocab, iterate_batches
 from utils.decoding import generate
 from utils.settings import import_tensorflow
@@ -25,10 +26,6 @@ CELLS = {"simple": keras.layers.SimpleRNNCell, "lstm": keras.layers.LSTMCell,
          "gru": keras.layers.GRUCell}
 _IDS = tf.TensorSpec([None, None], tf.int32)
 _LENGTHS = tf.TensorSpec([None], tf.int32)
-
-
-class CheckpointError(ValueError):
-    """检查点读不了，或与当前模型 / 词表不匹配。"""
 
 
 # ---------------------------------------------------------------- 数据
@@ -300,9 +297,7 @@ def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | No
     prefix 给定开头（首字或首句），acrostic 藏头字，form 体裁（“五绝”“七律”等）；
     temperature、top_k、top_p 控制随机程度。规则见 utils.decoding.generate。
     """
-    if len(vocab) != model.config["vocab_size"]:
-        raise CheckpointError(f"词表有 {len(vocab)} 个字，模型却是按 {model.config['vocab_size']} "
-                              f"个字建的 (vocabulary and model do not match)")
+    check_vocab_size(vocab, model.config)
     return generate(_cached(model, "step", make_step_fn), model.initial_state(1), vocab,
                     prefix=prefix, acrostic=acrostic, form=form, temperature=temperature,
                     top_k=top_k, top_p=top_p, max_len=max_len, rng=seed)
@@ -357,17 +352,5 @@ def load_checkpoint(path) -> tuple[myRNNModel, Vocab]:
 def restore_weights(model: myRNNModel, vocab: Vocab, path) -> None:
     """把检查点的权重读进已建好的模型；词表或模型设置不同则报错，不会读进错位的权重。"""
     meta = read_checkpoint_meta(path)
-    saved = meta["id2word"]
-    if saved != vocab.id2word:
-        diff = next((i for i, (a, b) in enumerate(zip(saved, vocab.id2word)) if a != b),
-                    min(len(saved), len(vocab)))
-        raise CheckpointError(
-            f"检查点的词表（{len(saved)} 个字）与当前词表（{len(vocab)} 个字）不同，"
-            f"从第 {diff} 个编号起不一致；请用同一份数据和词表，或用 load_checkpoint 连词表一起读入"
-            f" (checkpoint vocabulary differs from the current one)")
-    if meta["config"] != model.config:
-        changed = {k: (meta["config"].get(k), v) for k, v in model.config.items()
-                   if meta["config"].get(k) != v}
-        raise CheckpointError(f"检查点的模型设置与当前模型不同（检查点, 当前）：{changed}"
-                              f" (checkpoint was saved from a model with other settings)")
+    check_compatible(meta["id2word"], meta["config"], vocab, model.config)
     model.load_weights(path)

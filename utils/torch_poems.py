@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
+from utils.checkpoints import CheckpointError, check_compatible, check_vocab_size
 from utils.data import Vocab, iterate_batches
 from utils.decoding import generate
 from utils.settings import torch_device
@@ -25,10 +26,6 @@ from utils.settings import torch_device
 CELLS = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 DEFAULT_THREADS = torch.get_num_threads()  # PyTorch 默认的 CPU 线程数（一般等于核数）
 FORMAT = "rnn_tang_poems/torch-1"  # 检查点里的格式标记
-
-
-class CheckpointError(ValueError):
-    """检查点读不了，或与当前模型 / 词表不匹配。"""
 
 
 # ---------------------------------------------------------------- 数据
@@ -334,9 +331,7 @@ def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | No
         form: str | None = None, temperature: float = 1.0, top_k: int | None = None,
         top_p: float | None = None, max_len: int = 128, seed: int | None = None) -> str:
     """写一首诗：从 <bos> 开始逐字采样到 <eos>（或 max_len）。参数与第 06 章的 gen 相同。"""
-    if len(vocab) != model.config["vocab_size"]:
-        raise CheckpointError(f"词表有 {len(vocab)} 个字，模型却是按 {model.config['vocab_size']} "
-                              f"个字建的 (vocabulary and model do not match)")
+    check_vocab_size(vocab, model.config)
     model.eval()
     return generate(make_step_fn(model), None, vocab, prefix=prefix, acrostic=acrostic,
                     form=form, temperature=temperature, top_k=top_k, top_p=top_p,
@@ -381,17 +376,5 @@ def load_checkpoint(path, device=None) -> tuple[myRNNModel, Vocab]:
 def restore_weights(model: myRNNModel, vocab: Vocab, path) -> None:
     """把检查点的权重读进已建好的模型；词表或模型设置不同则报错，不会读进错位的权重。"""
     saved = read_checkpoint(path)
-    if saved["id2word"] != vocab.id2word:
-        old = saved["id2word"]
-        diff = next((i for i, (a, b) in enumerate(zip(old, vocab.id2word)) if a != b),
-                    min(len(old), len(vocab)))
-        raise CheckpointError(
-            f"检查点的词表（{len(old)} 个字）与当前词表（{len(vocab)} 个字）不同，"
-            f"从第 {diff} 个编号起不一致；请用同一份数据和词表，或用 load_checkpoint 连词表一起读入"
-            f" (checkpoint vocabulary differs from the current one)")
-    if saved["config"] != model.config:
-        changed = {k: (saved["config"].get(k), v) for k, v in model.config.items()
-                   if saved["config"].get(k) != v}
-        raise CheckpointError(f"检查点的模型设置与当前模型不同（检查点, 当前）：{changed}"
-                              f" (checkpoint was saved from a model with other settings)")
+    check_compatible(saved["id2word"], saved["config"], vocab, model.config)
     model.load_state_dict(saved["state_dict"])
