@@ -7,13 +7,7 @@ from utils.long_range import (LONG_RANGE_MODELS, first_token_model, first_token_
                               fit_first_token, long_range_accuracy, vocab_size)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """模型很小：单线程更快，也更稳（机器与别的进程共用）。"""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_first_token_task():

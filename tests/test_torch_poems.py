@@ -22,13 +22,7 @@ def toy_poems(n=40, seed=0):
                          "".join(rng.choice(list(CHARS), 5)) + "。") for _ in range(n)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """这里的模型很小：单线程更快；CPU 与别的进程共用时，多线程互相等待反而慢几十倍。"""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
