@@ -16,7 +16,7 @@ from utils.data import CorpusError, process_dataset
 from utils.decoding import DecodingError, PoemPlan, check_sampling
 from utils.settings import CACHE_DIR, REPO_ROOT
 
-DEFAULT_STEPS = 600  # 没有检查点时训练的步数（每步 64 首诗，约全部训练集的一遍）
+DEFAULT_STEPS = 1200  # 没有检查点时训练的步数（每步 64 首诗，约全部训练集的两遍）
 MODEL = dict(embed_dim=128, hidden_dim=256, num_layers=2, tie_embeddings=True)
 TRAIN = dict(batch_size=64, learning_rate=3e-3, max_len=200)
 SUFFIX = {"torch": ".pt", "tf": ".weights.h5"}

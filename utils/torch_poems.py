@@ -177,8 +177,9 @@ def compute_loss(logits, labels, lengths):
     logits[B, T, V]，labels[B, T]，lengths[B] 是每行真实目标的个数。
     """
     mask = torch.arange(labels.shape[1], device=labels.device)[None, :] < lengths[:, None]
-    per_token = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
-    return (per_token * mask).sum() / mask.sum()
+    # 摊平成 [B·T, V] 再求交叉熵：比 transpose 成 [B, V, T] 快一倍左右（内存连续）
+    per_token = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none")
+    return (per_token * mask.flatten()).sum() / mask.sum()
 
 
 def split_inputs(ids, lengths):
