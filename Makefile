@@ -41,7 +41,7 @@ data: $(STAMP)
 clean-venv:
 	rm -rf $(VENV)
 
-# 基准：速度表与“训练多久胜过 n-gram”表（约一小时，结果在 .cache/bench/）
+# 基准：速度表与“训练多久胜过 n-gram”表（本机空闲时约 30 分钟，结果在 .cache/bench/）
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
 
