@@ -27,12 +27,13 @@ test: $(STAMP)
 poem: $(STAMP)
 	$(BIN)/python -m utils.poem_cli $(ARGS)
 
-# 完整运行每个笔记本并把输出保存回文件（提交前用）
+# 完整运行每个笔记本并把输出保存回文件（提交前用）；CoalesceStreamsPreprocessor 在执行之后把进度条的 \r 刷新合并成最后的状态
 execute: $(STAMP)
 	for nb in notebooks/[0-9]*.ipynb; do \
 	  echo "== $$nb"; \
 	  COURSE_FAST=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=7200 "$$nb" || exit 1; \
+	    --ExecutePreprocessor.timeout=7200 \
+	    --Exporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor "$$nb" || exit 1; \
 	done
 
 data: $(STAMP)

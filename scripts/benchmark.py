@@ -197,7 +197,7 @@ def matmul_peak(n: int = pick(2048, 512)) -> dict:
 
 def measure_speed(data, seconds: float, gen_count: int) -> dict:
     """每个框架 × 每种单元：训练 seconds 秒（先热身 3 步），再写 gen_count 首五绝。"""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     peak = matmul_peak()
     rows = []
@@ -252,7 +252,7 @@ def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EV
          save_to: Path | None = None, deadline: float | None = None) -> dict:
     """按 recipe 训练，每 eval_every 秒（训练时间）求一次验证集困惑度，
     低于 target、训练满 cap_s 秒或墙钟到了 deadline（time.time() 的值）为止。"""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     seed_everything(0)
     runner = Runner(recipe["framework"], len(data.vocab), recipe["model"],

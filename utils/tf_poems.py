@@ -218,7 +218,7 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
     cosine_decay=True 时学习率在预定步数内按余弦从 learning_rate 降到它的 1/10。
     返回 history：每 log_every 步的平均训练损失、各次验证的步数与困惑度、用时与字数。
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # 文本进度条：提交的笔记本在 GitHub 上显示最后的状态（小部件版只显示 0%）
 
     batches_per_epoch = math.ceil(len(train_seqs) / batch_size)
     if max_steps is None:
