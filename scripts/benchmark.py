@@ -72,7 +72,6 @@ class Runner:
     def __init__(self, framework: str, vocab_size: int, model: dict, learning_rate: float,
                  clipnorm: float | None, decay_steps: int | None = None):
         self.framework, self.config = framework, dict(model)
-        self.schedule = None
         if framework == "tf":
             from utils import tf_poems as lib
             import keras
@@ -91,10 +90,7 @@ class Runner:
             self.model = lib.build_model(vocab_size, **model)
             # eps 与第 07 章的 train 相同（Keras 的默认值）
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=learning_rate, eps=1e-7)
-            if decay_steps:  # 同 Keras 的 CosineDecay(alpha=0.1)：降到 1/10 后保持
-                self.schedule = torch.optim.lr_scheduler.LambdaLR(
-                    self.optimizer, lambda step: 0.1 + 0.45 * (
-                        1 + math.cos(math.pi * min(step, decay_steps) / decay_steps)))
+            self.schedule = lib.cosine_schedule(self.optimizer, decay_steps)  # 与 Keras 的 CosineDecay 相同
             self.model.train()
         else:
             raise ValueError(f"未知框架 {framework!r}，可选 {FRAMEWORKS} (unknown framework)")
@@ -110,8 +106,7 @@ class Runner:
         loss = self.lib.train_one_step(self.model, self.optimizer, torch.from_numpy(ids).long(),
                                        torch.from_numpy(lengths).long(),
                                        math.inf if self.clipnorm is None else self.clipnorm)
-        if self.schedule is not None:
-            self.schedule.step()
+        self.schedule.step()
         return loss
 
     def perplexity(self, seqs) -> float:
@@ -249,15 +244,14 @@ def speed_markdown(result: dict) -> str:
 # ---------------------------------------------------------------- 达标时间
 
 def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EVAL_EVERY,
-         save_to: Path | None = None, deadline: float | None = None) -> dict:
-    """按 recipe 训练，每 eval_every 秒（训练时间）求一次验证集困惑度，
-    低于 target、训练满 cap_s 秒或墙钟到了 deadline（time.time() 的值）为止。"""
+         save_to: Path | None = None) -> dict:
+    """按 recipe 训练，每 eval_every 秒（训练时间）求一次验证集困惑度，低于 target 或到 cap_s 为止。"""
     from tqdm import tqdm
 
     seed_everything(0)
     runner = Runner(recipe["framework"], len(data.vocab), recipe["model"],
                     recipe["learning_rate"], recipe["clipnorm"], recipe["decay_steps"])
-    clock, tokens, steps, epoch, late = 0.0, 0, 0, 0, False
+    clock, tokens, steps, epoch = 0.0, 0, 0, 0
     curve, crossed = [], None
     bar = tqdm(total=round(cap_s), unit="秒", desc=recipe["name"], mininterval=5)
     next_eval = eval_every
@@ -271,8 +265,7 @@ def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EV
             clock += now - last
             bar.update(min(round(clock), round(cap_s)) - bar.n)
             last = now
-            late = deadline is not None and time.time() >= deadline
-            if clock >= next_eval or clock >= cap_s or late:
+            if clock >= next_eval or clock >= cap_s:
                 ppl = runner.perplexity(data.valid)
                 curve.append(dict(minutes=clock / 60, steps=steps, tokens=tokens, valid_ppl=ppl))
                 bar.set_postfix(验证困惑度=f"{ppl:.1f}")
@@ -280,15 +273,12 @@ def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EV
                 if ppl < target:
                     crossed = curve[-1]
                 last = time.perf_counter()       # 求值的时间不计入训练时间
-                if crossed is not None or clock >= cap_s or late:
+                if crossed is not None or clock >= cap_s:
                     break
         epoch += 1
-        if late:
-            break
     bar.close()
-    stopped_by = "target" if crossed is not None else "cap" if clock >= cap_s else "deadline"
     result = dict(recipe=recipe, target_valid_ppl=target, cap_minutes=cap_s / 60, curve=curve,
-                  crossed=crossed is not None, stopped_by=stopped_by, minutes=clock / 60,
+                  crossed=crossed is not None, minutes=clock / 60,
                   steps=steps, tokens=tokens,
                   epochs=epoch, valid_ppl=curve[-1]["valid_ppl"],
                   test_ppl=runner.perplexity(data.test))
@@ -297,16 +287,15 @@ def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EV
     return result
 
 
-def measure_quality(data, baselines: dict, deadline: float | None = None) -> dict:
-    """两种配方依次比赛。给了 deadline（墙钟）时，课程配方最多用剩余时间的一半，常见配方用到 deadline。"""
+def measure_quality(data, baselines: dict) -> dict:
+    """两种配方依次比赛：先课程配方，再常见配方。"""
     target = baselines["best_valid_ppl"]
-    course_deadline = None if deadline is None else time.time() + (deadline - time.time()) / 2
-    course = race(COURSE, data, target, cap_s=MAX_COURSE_SECONDS, deadline=course_deadline,
+    course = race(COURSE, data, target, cap_s=MAX_COURSE_SECONDS,
                   save_to=BENCH_DIR / f"course_recipe{'_fast' if FAST else ''}.pt")
     # 课程配方没达标时，常见配方训练同样长的时间，比较两者停在哪里
     cap = min(3 * 60 * course["minutes"] if course["crossed"] else 60 * course["minutes"],
               MAX_COMMON_SECONDS)
-    common = race(COMMON, data, target, cap_s=cap, deadline=deadline)
+    common = race(COMMON, data, target, cap_s=cap)
     return dict(baselines=baselines, course=course, common=common)
 
 
@@ -323,8 +312,7 @@ def quality_markdown(result: dict) -> str:
               "|---|---|---:|---:|---:|---:|---:|"]
     for key in ("course", "common"):
         r = result[key]
-        status = "是" if r["crossed"] else (
-            f"否（上限 {r['cap_minutes']:.1f} 分钟）" if r["stopped_by"] == "cap" else "否（到了截止时间）")
+        status = "是" if r["crossed"] else f"否（上限 {r['cap_minutes']:.1f} 分钟）"
         lines.append(f"| {r['recipe']['name']} | {status} | {r['minutes']:.1f} | {r['steps']} | "
                      f"{r['tokens']:,} | {r['valid_ppl']:.1f} | {r['test_ppl']:.1f} |")
     course, common = result["course"], result["common"]
@@ -401,8 +389,6 @@ def main(argv=None) -> None:
                                                                    "models"])
     parser.add_argument("--seconds", type=float, default=pick(30.0, 2.0),
                         help="速度表里每个模型训练多少秒")
-    parser.add_argument("--deadline", default=None,
-                        help="达标比赛最晚在这个 UTC 时刻（HH:MM，今天）结束，超时如实记录")
     parser.add_argument("--steps", type=int, default=pick(300, 5),
                         help="models：每个模型训练多少步")
     args = parser.parse_args(argv)
@@ -424,13 +410,8 @@ def main(argv=None) -> None:
         print("\n## 速度\n\n" + speed_markdown(result), flush=True)
     if args.what in ("all", "quality"):
         baselines = fit_baselines(data)
-        deadline = None
-        if args.deadline:
-            hour, minute = map(int, args.deadline.split(":"))
-            deadline = datetime.now(timezone.utc).replace(hour=hour, minute=minute, second=0,
-                                                          microsecond=0).timestamp()
         result = dict(machine=machine(), torch_thread_trial=threads,
-                      **measure_quality(data, baselines, deadline))
+                      **measure_quality(data, baselines))
         result["machine_end"] = machine()
         save("quality", result)
         print("\n## 达标时间\n\n" + quality_markdown(result), flush=True)

@@ -246,6 +246,17 @@ def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128
     return total / count
 
 
+def cosine_schedule(optimizer, total_steps: int | None):
+    """与 Keras 的 CosineDecay(alpha=0.1) 相同：学习率在 total_steps 步内按余弦降到 1/10，之后保持。
+
+    total_steps=None 时学习率不变。每训练一步调用一次 .step()。
+    """
+    if total_steps is None:
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.1 + 0.45 * (
+        1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+
+
 def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None = None,
           max_steps: int | None = None, eval_every: int | None = None,
           max_seconds: float | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
@@ -269,9 +280,7 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
     eval_every = eval_every or len(loader)
     # eps 取 Keras 的默认值 1e-7，两章的优化器完全相同
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-7)
-    decay = (lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps))
-             ) if cosine_decay else (lambda s: 1.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, decay)
+    schedule = cosine_schedule(optimizer, total_steps if cosine_decay else None)
     history = dict(step=[], loss=[], eval_step=[], valid_ppl=[], tokens=0, seconds=0.0)
     best_ppl, best_weights = math.inf, None
     step, window, out_of_time = 0, [], False
