@@ -8,11 +8,25 @@ STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: setup lab test poem execute data clean-venv bench models
+# 支持的 Python：3.11–3.13（numpy 2.4 要 ≥ 3.11，TensorFlow 2.21 没有 3.14 的包）
+SUPPORTED := 3.11 3.12 3.13
+# Colab 的版本（requirements-colab.txt）用 Python 3.13 测
+COLAB_PYTHON ?= python3.13
+COLAB_VENV := .venv-colab
+UV_VERSION := 0.13.9
+
+.PHONY: setup lab test poem execute data clean-venv bench models check-python check-platforms test-colab diagrams
 
 setup: $(STAMP)
 
+check-python:
+	@v=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	case " $(SUPPORTED) " in *" $$v "*) exit 0;; esac; \
+	echo "本课程需要 Python 3.11、3.12 或 3.13，而 $(PYTHON) 是 $${v:-（找不到或运行不了）}：装一个支持的版本，再这样指定它：make lab PYTHON=python3.12"; \
+	echo "(Python 3.11-3.13 required; e.g. make lab PYTHON=python3.12)"; exit 1
+
 $(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check $(PIP_ARGS) -r requirements.txt
 	touch $(STAMP)
@@ -22,6 +36,20 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	COURSE_FAST=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
+
+# 用 Colab 的版本（requirements-colab.txt，Python 3.13）跑同样的测试，环境建在 .venv-colab
+$(COLAB_VENV)/.installed: requirements-colab.txt
+	test -x $(COLAB_VENV)/bin/python || $(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-colab.txt
+	touch $@
+
+test-colab: $(COLAB_VENV)/.installed
+	COURSE_FAST=1 $(COLAB_VENV)/bin/python -m pytest --nbval-lax tests notebooks
+
+# 检查依赖在 Linux / macOS / Windows × Python 3.11–3.13 上都解析得了（用 uv 按目标平台解析，只查元数据不下载）
+check-platforms: $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/python scripts/check_platforms.py
 
 # 命令行写诗，例：make poem ARGS="--form 七绝 --acrostic 春江花月"（第一次运行先训练一个模型）
 poem: $(STAMP)
@@ -49,3 +77,7 @@ bench: $(STAMP)
 # 训练第 08 章加载的 6 个模型（两个框架 × 三种循环单元），存在 .cache/models08/
 models: $(STAMP)
 	$(BIN)/python scripts/benchmark.py models
+
+# 把 notebooks/diagrams/*.mmd 画成图片嵌进笔记本（要 Chromium 与 npm；源文件没变的跳过，ARGS=--force 全部重画）
+diagrams: $(STAMP)
+	$(BIN)/python scripts/render_diagrams.py $(ARGS)

@@ -1,28 +1,63 @@
 """仓库一致性：依赖版本、笔记本约定、README 与 CI 入口。"""
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
-from utils.settings import REPO_ROOT
+from utils.course_setup import COLAB_MISSING
+from utils.settings import REPO_ROOT, REPO_URL
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-PIN = re.compile(r"^\s*(?:-\s*)?([A-Za-z0-9_.\-]+)==([^\s#]+)", re.M)
-COLAB = "https://colab.research.google.com/github/rnn-tang-poems/rnn-tang-poems/blob/main/notebooks/"
+PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;#]+)")
+COLAB = REPO_URL.replace("https://github.com/", "https://colab.research.google.com/github/") + "/blob/main/notebooks/"
+
+
+def requirement_lines(text):
+    """requirements 文件（或 environment.yml 的 pip 部分）里的每条要求，去掉注释和缩进。"""
+    lines = (re.sub(r"^\s*-\s*", "", line.split("#")[0]).strip() for line in text.splitlines())
+    return [line for line in lines if PIN.match(line)]
 
 
 def pins(text):
-    return {name.lower(): version for name, version in PIN.findall(text)}
+    return {PIN.match(line)[1].lower(): PIN.match(line)[2] for line in requirement_lines(text)}
+
+
+def read(name):
+    return (REPO_ROOT / name).read_text(encoding="utf-8")
 
 
 def test_requirements_and_environment_yml_agree():
-    req = pins((REPO_ROOT / "requirements.txt").read_text(encoding="utf-8"))
-    env = pins((REPO_ROOT / "environment.yml").read_text(encoding="utf-8"))
-    assert req and req == env
-    for line in (REPO_ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+    req = requirement_lines(read("requirements.txt"))
+    assert req and req == requirement_lines(read("environment.yml"))
+    for line in read("requirements.txt").splitlines():
         line = line.split("#")[0].strip()
         assert not line or "==" in line, f"requirements.txt 里没有锁定版本: {line}"
-    assert req["torch"] == "2.13.0" and req["tensorflow-cpu"] == "2.21.0"
+    assert pins(read("requirements.txt"))["torch"] == "2.13.0"
+    # tensorflow-cpu 没有 macOS 的包：macOS 上装同一版本的 tensorflow
+    assert 'tensorflow-cpu==2.21.0; sys_platform != "darwin"' in req
+    assert 'tensorflow==2.21.0; sys_platform == "darwin"' in req
+
+
+def test_colab_requirements_install_what_the_setup_cell_installs():
+    """Colab 缺的包，测试用的版本与第一个单元在 Colab 里装的（requirements.txt 的）相同。"""
+    colab, course = pins(read("requirements-colab.txt")), pins(read("requirements.txt"))
+    for package in COLAB_MISSING:
+        assert colab[package] == course[package], package
+    assert colab["tensorflow"] == "2.20.0" and colab["torch"] == "2.11.0" and colab["numpy"] == "2.1.3"
+
+
+def test_makefile_stops_early_on_an_unsupported_python(tmp_path):
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 3.10\n")
+    fake.chmod(0o755)
+    bad = subprocess.run(["make", "--no-print-directory", "check-python", f"PYTHON={fake}"], cwd=REPO_ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "需要 Python 3.11、3.12 或 3.13" in bad.stdout and "PYTHON=python3.12" in bad.stdout
+    good = subprocess.run(["make", "--no-print-directory", "check-python", f"PYTHON={sys.executable}"],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout
 
 
 def test_ci_runs_the_readme_test_command():
@@ -49,7 +84,10 @@ def test_notebook_follows_conventions(nb):
     assert first.startswith("# ") and "## 学习目标" in first
     assert COLAB + nb.name in first, "Colab 徽章应指向这个笔记本"
     code = [c for c in cs if c["cell_type"] == "code" and text(c).strip()]
-    assert "from utils.settings import" in text(code[0]) and "google.colab" in text(code[0])
+    setup = text(code[0])
+    assert "google.colab" in setup and "FAST = prepare(COURSE_FAST)" in setup
+    assert re.search(r"^COURSE_FAST = False", setup, re.M), "第一个单元应有看得见的快速模式开关"
+    assert f'REPO_URL = "{REPO_URL}"' in setup, "第一个单元克隆的仓库应是 utils.settings.REPO_URL"
     headings = [line for c in cs if c["cell_type"] == "markdown" for line in text(c).splitlines()]
     assert any(h.startswith("## 小结") for h in headings) and any(h.startswith("## 练习") for h in headings)
 
@@ -73,3 +111,13 @@ def test_readme_lists_every_notebook():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for nb in NOTEBOOKS:
         assert f"notebooks/{nb.name}" in readme and COLAB + nb.name in readme, nb.name
+
+
+def test_every_colab_link_points_into_this_repository():
+    """仓库地址只写在 utils.settings.REPO_URL：README 与笔记本里每个 Colab 链接都由它而来。"""
+    files = [REPO_ROOT / "README.md", *NOTEBOOKS]
+    links = [(f.name, m) for f in files
+             for m in re.findall(r"https://colab\.research\.google\.com/github/[^\s)\"\\]+", f.read_text(encoding="utf-8"))]
+    assert len(links) >= 2 * len(NOTEBOOKS)
+    wrong = [(name, link) for name, link in links if not link.startswith(COLAB)]
+    assert not wrong, wrong

@@ -1,6 +1,7 @@
-"""运行设置集中在这里：快速模式、随机种子、计算设备、常用路径。
+"""运行设置集中在这里：快速模式、随机种子、计算设备、常用路径、仓库地址。
 
-COURSE_FAST=1 时各章用小数据、少步数运行（CI 用）；不设时做完整的实验。
+快速模式（COURSE_FAST=1，或笔记本第一个单元里的 COURSE_FAST = True）时各章用小数据、少步数运行
+（CI 用）；不设时做完整的实验。
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+# 课程仓库的地址：各章的 Colab 徽章和第一个单元里的 REPO_URL 都必须与它相同（tests/test_repo.py 检查）
+REPO_URL = "https://github.com/rnn-tang-poems/rnn-tang-poems"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
 POEMS_PATH = DATA_DIR / "poems.txt"
@@ -20,6 +23,18 @@ CACHE_DIR = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 FAST = os.environ.get("COURSE_FAST", "0").strip().lower() not in ("", "0", "false", "no")
+_FAST_FROM_ENV = FAST
+
+
+def set_fast(on: bool) -> bool:
+    """笔记本里打开或关上快速模式；环境变量 COURSE_FAST=1 总是打开它。返回生效的值。
+
+    同时写回环境变量，让笔记本启动的子进程（如 make poem）也用同一模式。
+    """
+    global FAST
+    FAST = bool(on) or _FAST_FROM_ENV
+    os.environ["COURSE_FAST"] = "1" if FAST else "0"
+    return FAST
 
 
 def pick(full, fast):
