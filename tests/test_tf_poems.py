@@ -11,6 +11,8 @@ from utils.tf_poems import (CheckpointError, build_model, compute_loss, evaluate
 CHARS = "春风花月夜山水云江天白日秋"
 VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *CHARS])
 SMALL = dict(embed_dim=8, hidden_dim=12, num_layers=2)
+OUTPUTS = {"dense": {}, "tied": dict(tie_embeddings=True),
+           "adaptive": dict(adaptive_cutoffs=[8, 14], embed_dim=16)}
 
 
 def toy_poems(n=40, seed=0):
@@ -42,10 +44,10 @@ def test_loss_ignores_padding():
 
 
 @pytest.mark.parametrize("cell", ["simple", "lstm", "gru"])
-@pytest.mark.parametrize("tie", [False, True])
-def test_step_by_step_logits_equal_whole_prefix(cell, tie):
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_step_by_step_logits_equal_whole_prefix(cell, output):
     tf.random.set_seed(0)
-    model = build_model(len(VOCAB), cell=cell, tie_embeddings=tie, **SMALL)
+    model = build_model(len(VOCAB), cell=cell, **{**SMALL, **OUTPUTS[output]})
     ids = np.array([VOCAB.encode("春风花月夜，山水")], np.int32)
     whole, _ = model(ids)
     step, state = make_step_fn(model), model.initial_state(1)
@@ -54,8 +56,9 @@ def test_step_by_step_logits_equal_whole_prefix(cell, tie):
         np.testing.assert_allclose(logits, whole[0, t].numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_evaluate_in_chunks_equals_one_pass():
-    model = build_model(len(VOCAB), cell="lstm", **SMALL)
+@pytest.mark.parametrize("output", ["dense", "adaptive"])
+def test_evaluate_in_chunks_equals_one_pass(output):
+    model = build_model(len(VOCAB), cell="lstm", **{**SMALL, **OUTPUTS[output]})
     seqs = toy_poems(10)
     np.testing.assert_allclose(evaluate(model, seqs, batch_size=4, chunk_len=3),
                                evaluate(model, seqs, batch_size=4, chunk_len=100), rtol=1e-5)
@@ -76,8 +79,9 @@ def test_poem_dataset_batches_similar_lengths_and_reshuffles():
     assert ids.shape == (6, 4) and lengths.numpy().max() == 4
 
 
-def test_train_step_traces_once_for_all_shapes():
-    model = build_model(len(VOCAB), cell="lstm", **SMALL)
+@pytest.mark.parametrize("output", ["dense", "adaptive"])
+def test_train_step_traces_once_for_all_shapes(output):
+    model = build_model(len(VOCAB), cell="lstm", **{**SMALL, **OUTPUTS[output]})
     step = make_train_step(model, keras.optimizers.Adam(1e-3))
     for batch, length in [(2, 5), (3, 9), (1, 4)]:
         ids = np.full((batch, length), VOCAB.word2id["春"], np.int32)
@@ -114,6 +118,20 @@ def test_gen_validates_input_and_follows_the_form():
         gen(model, VOCAB, acrostic="春江花月夜", form="七绝")
     with pytest.raises(DecodingError, match="不能为空"):
         gen(model, VOCAB, acrostic="")
+
+
+def test_adaptive_model_trains_and_survives_a_checkpoint(tmp_path):
+    tf.random.set_seed(0)
+    config = dict(cell="lstm", **{**SMALL, **OUTPUTS["adaptive"]})
+    model = build_model(len(VOCAB), **config)
+    seqs = toy_poems(64)
+    before = evaluate(model, seqs)
+    train(model, seqs, epochs=10, batch_size=16, learning_rate=2e-2, progress=False)
+    assert evaluate(model, seqs) < before - 1.0
+    loaded, _ = load_checkpoint(save_checkpoint(model, VOCAB, tmp_path / "adaptive.weights.h5"))
+    assert loaded.config == model.config
+    ids = np.array([VOCAB.encode("春风")], np.int32)
+    np.testing.assert_allclose(loaded(ids)[0].numpy(), model(ids)[0].numpy(), rtol=1e-6)
 
 
 def test_checkpoint_round_trip_and_foreign_vocabulary(tmp_path):

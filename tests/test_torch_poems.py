@@ -6,13 +6,16 @@ import torch
 from utils.data import Vocab, iterate_batches, pad_sequences, poem_form
 from utils.decoding import DecodingError
 from utils.torch_poems import (DEFAULT_THREADS, CheckpointError, build_model, choose_num_threads,
-                               compute_loss, copy_from_keras,
-                               evaluate, gen, load_checkpoint, make_step_fn, poem_loader,
-                               restore_weights, save_checkpoint, train)
+                               compute_loss, copy_from_keras, evaluate, gen, load_checkpoint,
+                               make_step_fn, model_loss, poem_loader, restore_weights,
+                               save_checkpoint, train)
 
 CHARS = "春风花月夜山水云江天白日秋"
 VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *CHARS])
 SMALL = dict(embed_dim=8, hidden_dim=12, num_layers=2)
+# 三种输出层：整个词表的 Dense、共享嵌入、自适应 softmax（头部 8 个，两簇；簇内维度 16/4、16/16）
+OUTPUTS = {"dense": {}, "tied": dict(tie_embeddings=True),
+           "adaptive": dict(adaptive_cutoffs=[8, 14], embed_dim=16)}
 CPU = torch.device("cpu")
 
 
@@ -32,21 +35,54 @@ def tf_poems():
 
 
 @pytest.mark.parametrize("cell", ["simple", "lstm", "gru"])
-@pytest.mark.parametrize("tie", [False, True])
-def test_weights_copied_from_keras_give_the_same_logits(tf_poems, cell, tie):
-    kmodel = tf_poems.build_model(len(VOCAB), cell=cell, tie_embeddings=tie, **SMALL)
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_weights_copied_from_keras_give_the_same_logits(tf_poems, cell, output):
+    config = {**SMALL, "cell": cell, **OUTPUTS[output]}
+    kmodel = tf_poems.build_model(len(VOCAB), **config)
     # 所有权重（含偏置）换成不小的随机数：门的顺序或偏置放错都会让 logits 明显不同
     rng = np.random.default_rng(1)
     kmodel.set_weights([rng.normal(scale=0.5, size=w.shape).astype(np.float32)
                         for w in kmodel.get_weights()])
-    model = build_model(len(VOCAB), device=CPU, cell=cell, tie_embeddings=tie, **SMALL)
+    model = build_model(len(VOCAB), device=CPU, **config)
     copy_from_keras(kmodel, model)
-    ids, _ = pad_sequences([VOCAB.encode("春风花月夜，山水云江天。"), VOCAB.encode("白日秋")])
+    ids, lengths = pad_sequences([VOCAB.encode("春风花月夜，山水云江天。"), VOCAB.encode("白日秋")])
     expected = kmodel(ids)[0].numpy()
     assert np.abs(expected).max() > 1  # logits 不是接近 0 的平凡值
     with torch.no_grad():
         logits, _ = model(torch.from_numpy(ids).long())
+        loss, _ = model_loss(model, *split_batch(ids, lengths))
     np.testing.assert_allclose(logits.numpy(), expected, atol=1e-5, rtol=1e-5)
+    # 训练用的损失（自适应 softmax 只算目标所在的簇）两个框架也相同
+    k_loss, _ = tf_poems.model_loss(kmodel, ids[:, :-1], ids[:, 1:], (lengths - 1).astype(np.int32))
+    assert float(loss) == pytest.approx(float(k_loss), rel=1e-5)
+
+
+def split_batch(ids, lengths):
+    """(ids, lengths) NumPy -> 模型的输入、目标、目标个数（张量）。"""
+    ids = torch.from_numpy(ids).long()
+    return ids[:, :-1], ids[:, 1:], torch.from_numpy(lengths) - 1
+
+
+def test_adaptive_softmax_is_a_normalised_distribution_and_its_loss_is_exact(tmp_path):
+    """自适应 softmax 的对数概率在整个词表上归一；只算目标簇的损失等于整表 logits 的交叉熵。"""
+    torch.manual_seed(0)
+    model = build_model(len(VOCAB), device=CPU, cell="lstm", **{**SMALL, **OUTPUTS["adaptive"]})
+    ids, lengths = pad_sequences(toy_poems(6))
+    with torch.no_grad():
+        logits, _ = model(torch.from_numpy(ids).long())
+        np.testing.assert_allclose(torch.logsumexp(logits, -1).numpy(), 0, atol=1e-5)
+        inputs, labels, n = split_batch(ids, lengths)
+        fast, _ = model_loss(model, inputs, labels, n)
+        full = compute_loss(model(inputs)[0], labels, n)
+    assert labels.max() >= 14 and labels.min() < 8  # 头部和两簇里都有目标
+    assert float(fast) == pytest.approx(float(full), rel=1e-6)
+    # 与没有自适应 softmax 的模型一样能训练
+    history = train(model, toy_poems(64), epochs=5, batch_size=16, learning_rate=2e-2, progress=False)
+    assert history["loss"][-1] < history["loss"][0] - 0.3
+    loaded, _ = load_checkpoint(save_checkpoint(model, VOCAB, tmp_path / "adaptive.pt"), device=CPU)
+    assert loaded.config == model.config
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(inputs)[0], model(inputs)[0])
 
 
 def test_copy_refuses_a_model_with_other_settings(tf_poems):
@@ -69,8 +105,9 @@ def test_loss_ignores_padding_and_matches_tensorflow(tf_poems):
 
 
 @pytest.mark.parametrize("cell", ["simple", "lstm", "gru"])
-def test_step_by_step_logits_equal_whole_prefix(cell):
-    model = build_model(len(VOCAB), device=CPU, cell=cell, tie_embeddings=True, **SMALL)
+@pytest.mark.parametrize("output", ["tied", "adaptive"])
+def test_step_by_step_logits_equal_whole_prefix(cell, output):
+    model = build_model(len(VOCAB), device=CPU, cell=cell, **{**SMALL, **OUTPUTS[output]})
     ids = VOCAB.encode("春风花月夜，山水")
     with torch.no_grad():
         whole, _ = model(torch.tensor([ids]))

@@ -52,24 +52,79 @@ def poem_dataset(seqs, batch_size: int = 64, shuffle: bool = True, seed: int = 0
 # ---------------------------------------------------------------- 模型
 
 @keras.saving.register_keras_serializable(package="rnn_tang_poems")
-class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
-    """embed_layer（Embedding）-> RNN（堆叠的循环单元）-> Dense（词表上的 logits）。
+class AdaptiveSoftmax(keras.layers.Layer):
+    """自适应 softmax，与 PyTorch 的 nn.AdaptiveLogSoftmaxWithLoss 参数相同、结果相同（Keras 没有现成的）。
 
-    cell：'simple'（原文的 SimpleRNNCell）、'lstm' 或 'gru'。
-    tie_embeddings=True 时输出层与 embed_layer 共用同一矩阵：隐状态先投影到 embed_dim 维，
-    再与每个字的嵌入向量做内积得到 logits（参数更少，输出层更便宜，小数据上泛化更好）。
-    call(ids, initial_state) 返回 (logits[B, T, V], 各层最后的状态)，生成时用它逐步携带状态。
+    词表按字频排序。编号 < cutoffs[0] 的常用字在“头部”直接打分；其余的字按 cutoffs 分成几簇，
+    头部为每簇再打一个分。第 i 簇（从 0 数）先把输入降到 input_dim / div_value^(i+1) 维，再为簇内的字打分。
+    log p(字) = 头部里的对数概率（常用字），或 = 头部里“这一簇”的对数概率 + 簇内的对数概率。
+    """
+
+    def __init__(self, vocab_size: int, cutoffs, input_dim: int, div_value: float = 4.0, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.cutoffs = vocab_size, list(cutoffs)
+        self.input_dim, self.div_value = input_dim, div_value
+        self.bounds = [*self.cutoffs, vocab_size]
+        self.head = keras.layers.Dense(self.cutoffs[0] + len(self.cutoffs), name="head")
+        self.tail_proj = [keras.layers.Dense(int(input_dim // div_value ** (i + 1)), use_bias=False,
+                                             name=f"tail{i}_proj") for i in range(len(self.cutoffs))]
+        self.tail_out = [keras.layers.Dense(hi - lo, use_bias=False, name=f"tail{i}_out")
+                         for i, (lo, hi) in enumerate(zip(self.bounds, self.bounds[1:]))]
+
+    def call(self, h):
+        """h[N, input_dim] -> 整个词表的对数概率 [N, V]（生成、对照时用）。"""
+        head = tf.nn.log_softmax(self.head(h))
+        shortlist = self.cutoffs[0]
+        parts = [head[:, :shortlist]]
+        for i, (proj, out) in enumerate(zip(self.tail_proj, self.tail_out)):
+            parts.append(tf.nn.log_softmax(out(proj(h))) + head[:, shortlist + i, None])
+        return tf.concat(parts, axis=1)
+
+    def target_log_prob(self, h, labels):
+        """h[N, input_dim]、labels[N] -> 每个目标字的对数概率 [N]；每簇只算目标在这簇里的那些行。"""
+        head = tf.nn.log_softmax(self.head(h))
+        shortlist = self.cutoffs[0]
+        result = tf.gather(head, tf.minimum(labels, shortlist - 1), batch_dims=1)  # 先按常用字取，下面改写簇里的
+        for i, (proj, out) in enumerate(zip(self.tail_proj, self.tail_out)):
+            lo, hi = self.bounds[i], self.bounds[i + 1]
+            rows = tf.where((labels >= lo) & (labels < hi))[:, 0]
+            inside = tf.nn.log_softmax(out(proj(tf.gather(h, rows))))
+            value = tf.gather(inside, tf.gather(labels, rows) - lo, batch_dims=1) + tf.gather(
+                head[:, shortlist + i], rows)
+            result = tf.tensor_scatter_nd_update(result, rows[:, None], value)
+        return result
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "cutoffs": self.cutoffs,
+                "input_dim": self.input_dim, "div_value": self.div_value}
+
+
+@keras.saving.register_keras_serializable(package="rnn_tang_poems")
+class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
+    """embed_layer（Embedding）-> RNN（堆叠的循环单元）-> 输出层。
+
+    cell：'simple'（原文的 SimpleRNNCell）、'lstm' 或 'gru'。输出层有三种：
+    - 默认：Dense，对词表每个字打分（logits）；
+    - tie_embeddings=True：与 embed_layer 共用同一矩阵——隐状态先投影到 embed_dim 维，
+      再与每个字的嵌入向量做内积得到 logits（参数更少，输出层更便宜，小数据上泛化更好）；
+    - adaptive_cutoffs=[c1, c2, ...]：自适应 softmax（上面的 AdaptiveSoftmax，投影到 embed_dim 维之后）。
+    call(ids, initial_state) 返回 (logits[B, T, V], 各层最后的状态)，生成时用它逐步携带状态；
+    自适应 softmax 返回对数概率，它也是合格的 logits。
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256,
                  num_layers: int = 2, cell: str = "simple", tie_embeddings: bool = False,
-                 dropout: float = 0.0, **kwargs):
+                 dropout: float = 0.0, adaptive_cutoffs=None, **kwargs):
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(f"未知的循环单元 {cell!r}，可选 {list(CELLS)} (unknown cell)")
+        if tie_embeddings and adaptive_cutoffs:
+            raise ValueError("共享嵌入与自适应 softmax 只能选一个 (tie_embeddings or adaptive_cutoffs)")
         self.config = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim,
                            num_layers=num_layers, cell=cell, tie_embeddings=tie_embeddings,
                            dropout=dropout)
+        if adaptive_cutoffs:  # 只在用到时写进设置：旧的检查点照样能读
+            self.config["adaptive_cutoffs"] = list(adaptive_cutoffs)
         # 标准正态初始化（与 PyTorch 的 nn.Embedding 相同）。共享嵌入时它也是输出层，Keras 默认的
         # ±0.05 均匀初始化让 logits 起初几乎为零，起步很慢
         self.embed_layer = keras.layers.Embedding(
@@ -79,24 +134,43 @@ class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
                  for i in range(num_layers)]
         self.rnn_layer = keras.layers.RNN(cells, return_sequences=True, return_state=True,
                                           name="rnn_layer")
-        if tie_embeddings:
+        if tie_embeddings or adaptive_cutoffs:
             self.projection = keras.layers.Dense(embed_dim, name="projection")
+        if adaptive_cutoffs:
+            self.adaptive = AdaptiveSoftmax(vocab_size, adaptive_cutoffs, embed_dim, name="adaptive")
+        elif tie_embeddings:
             self.output_bias = self.add_weight(shape=(vocab_size,), initializer="zeros",
                                                name="output_bias")
         else:
             self.dense = keras.layers.Dense(vocab_size, name="dense")
 
-    def call(self, ids, initial_state=None, training=False):
+    def features(self, ids, initial_state=None, training=False):
+        """输出层之前的向量 [B, T, D]（共享嵌入、自适应 softmax 时是投影之后的）与各层最后的状态。"""
         x = self.embed_layer(ids)
         outputs, *states = self.rnn_layer(x, initial_state=initial_state, training=training)
-        if self.config["tie_embeddings"]:
-            h = self.projection(outputs)
-            flat = tf.reshape(h, [-1, self.config["embed_dim"]])
-            logits = tf.matmul(flat, self.embed_layer.embeddings, transpose_b=True) + self.output_bias
-            logits = tf.reshape(logits, tf.concat([tf.shape(h)[:2], [-1]], axis=0))
+        return (self.projection(outputs) if hasattr(self, "projection") else outputs), states
+
+    def output_logits(self, h):
+        """输出层：features 的结果 [B, T, D] -> 词表上的 logits [B, T, V]。"""
+        if hasattr(self, "dense"):
+            return self.dense(h)
+        flat = tf.reshape(h, [-1, self.config["embed_dim"]])
+        if hasattr(self, "adaptive"):
+            logits = self.adaptive(flat)
         else:
-            logits = self.dense(outputs)
-        return logits, states
+            logits = tf.matmul(flat, self.embed_layer.embeddings, transpose_b=True) + self.output_bias
+        return tf.reshape(logits, tf.concat([tf.shape(h)[:2], [-1]], axis=0))
+
+    def token_nll(self, h, labels):
+        """每个位置上目标字的负对数概率 [B, T]。自适应 softmax 只算目标字所在的那一簇。"""
+        if hasattr(self, "adaptive"):
+            flat = tf.reshape(h, [-1, self.config["embed_dim"]])
+            return -tf.reshape(self.adaptive.target_log_prob(flat, tf.reshape(labels, [-1])), tf.shape(labels))
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=self.output_logits(h))
+
+    def call(self, ids, initial_state=None, training=False):
+        h, states = self.features(ids, initial_state, training)
+        return self.output_logits(h), states
 
     def initial_state(self, batch_size: int):
         """全零的初始状态，结构与 call 返回的 states 相同（每层一个列表）。"""
@@ -116,14 +190,28 @@ def build_model(vocab_size: int, **config) -> myRNNModel:
 
 # ---------------------------------------------------------------- 损失
 
+def masked_mean(per_token, lengths):
+    """对每行前 lengths 个位置（真实的字）取平均，补齐位置不计。per_token[B, T]。"""
+    mask = tf.sequence_mask(lengths, tf.shape(per_token)[1], dtype=per_token.dtype)
+    return tf.reduce_sum(per_token * mask) / tf.reduce_sum(mask)
+
+
 def compute_loss(logits, labels, lengths):
     """交叉熵，对所有真实的字取平均（等于按序列长度加权平均各首诗的平均损失）。
 
     logits[B, T, V]，labels[B, T]，lengths[B] 是每行真实目标的个数；之后的补齐位置不计。
     """
-    mask = tf.sequence_mask(lengths, tf.shape(labels)[1], dtype=logits.dtype)
     per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    return tf.reduce_sum(per_token * mask) / tf.reduce_sum(mask)
+    return masked_mean(per_token, lengths)
+
+
+def model_loss(model: myRNNModel, inputs, labels, lengths, initial_state=None, training=False):
+    """模型在这批上的平均损失（与 compute_loss(model(inputs)[0], …) 相同）和各层最后的状态。
+
+    训练与求困惑度都用它：自适应 softmax 不必算出整个词表的 logits。
+    """
+    h, states = model.features(inputs, initial_state, training)
+    return masked_mean(model.token_nll(h, labels), lengths), states
 
 
 def split_inputs(ids, lengths):
@@ -145,8 +233,7 @@ def make_train_step(model: myRNNModel, optimizer):
     def train_one_step(ids, lengths):
         inputs, labels, n = split_inputs(ids, lengths)
         with tf.GradientTape() as tape:
-            logits, _ = model(inputs, training=True)
-            loss = compute_loss(logits, labels, n)
+            loss, _ = model_loss(model, inputs, labels, n, training=True)
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
@@ -176,10 +263,9 @@ def make_eval_step(model: myRNNModel):
 
     @tf.function(input_signature=[_IDS, _IDS, _LENGTHS, _state_spec(model)])
     def eval_step(inputs, labels, n, states):
-        logits, states = model(inputs, initial_state=states)
-        mask = tf.sequence_mask(n, tf.shape(labels)[1], dtype=logits.dtype)
-        per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        return tf.reduce_sum(per_token * mask), tf.reduce_sum(mask), states
+        h, states = model.features(inputs, initial_state=states)
+        mask = tf.sequence_mask(n, tf.shape(labels)[1], dtype=h.dtype)
+        return tf.reduce_sum(model.token_nll(h, labels) * mask), tf.reduce_sum(mask), states
 
     return eval_step
 

@@ -24,6 +24,7 @@ from utils.decoding import generate
 from utils.settings import torch_device
 
 CELLS = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+ADAPTIVE_DIV = 4.0  # 自适应 softmax：每往后一簇，打分的维度除以 4
 DEFAULT_THREADS = torch.get_num_threads()  # PyTorch 默认的 CPU 线程数（一般等于核数）
 FORMAT = "rnn_tang_poems/torch-1"  # 检查点里的格式标记
 
@@ -60,29 +61,44 @@ def poem_loader(seqs, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
 # ---------------------------------------------------------------- 模型
 
 class myRNNModel(nn.Module):  # noqa: N801  （与第 06 章同名）
-    """embed_layer（nn.Embedding）-> rnn_layer（nn.RNN / nn.LSTM / nn.GRU）-> 词表上的 logits。
+    """embed_layer（nn.Embedding）-> rnn_layer（nn.RNN / nn.LSTM / nn.GRU）-> 输出层。
 
-    tie_embeddings=True 时输出层与 embed_layer 共用同一矩阵：隐状态先投影到 embed_dim 维
-    （projection），再与每个字的嵌入向量做内积，加上 output_bias。
-    forward(ids, state) 返回 (logits[B, T, V], 新状态)；state=None 表示全零初始状态。
+    输出层有三种：
+    - 默认：nn.Linear，对词表每个字打分（logits）；
+    - tie_embeddings=True：与 embed_layer 共用同一矩阵——隐状态先投影到 embed_dim 维
+      （projection），再与每个字的嵌入向量做内积，加上 output_bias；
+    - adaptive_cutoffs=[c1, c2, ...]：自适应 softmax（nn.AdaptiveLogSoftmaxWithLoss）。词表按字频
+      排好序，编号 < c1 的常用字在“头部”直接打分，其余的字按 c1, c2, … 分成几簇，头部只为每簇打一个分，
+      簇内的字用更小的维度（embed_dim / 4、/ 16 …）打分。训练时每个字只需算它自己所在的那簇，
+      输出层便宜好几倍；概率仍是完整归一化的，困惑度照样精确。
+    forward(ids, state) 返回 (logits[B, T, V], 新状态)；自适应 softmax 返回的是对数概率，
+    它也是合格的 logits（softmax 之后就是概率本身）。state=None 表示全零初始状态。
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256,
                  num_layers: int = 2, cell: str = "simple", tie_embeddings: bool = False,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, adaptive_cutoffs: list[int] | None = None):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"未知的循环单元 {cell!r}，可选 {list(CELLS)} (unknown cell)")
+        if tie_embeddings and adaptive_cutoffs:
+            raise ValueError("共享嵌入与自适应 softmax 只能选一个 (tie_embeddings or adaptive_cutoffs)")
         self.config = dict(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim,
                            num_layers=num_layers, cell=cell, tie_embeddings=tie_embeddings,
                            dropout=dropout)
+        if adaptive_cutoffs:  # 只在用到时写进设置：旧的检查点照样能读
+            self.config["adaptive_cutoffs"] = list(adaptive_cutoffs)
         self.embed_layer = nn.Embedding(vocab_size, embed_dim)
         # Keras 的 dropout 作用在每层循环单元的输入上：这里是嵌入之后，加上层与层之间
         self.input_dropout = nn.Dropout(dropout)
         self.rnn_layer = CELLS[cell](embed_dim, hidden_dim, num_layers, batch_first=True,
                                      dropout=dropout if num_layers > 1 else 0.0)
-        if tie_embeddings:
+        if tie_embeddings or adaptive_cutoffs:
             self.projection = nn.Linear(hidden_dim, embed_dim)
+        if adaptive_cutoffs:
+            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(embed_dim, vocab_size, list(adaptive_cutoffs),
+                                                          div_value=ADAPTIVE_DIV, head_bias=True)
+        elif tie_embeddings:
             self.output_bias = nn.Parameter(torch.zeros(vocab_size))
         else:
             self.dense = nn.Linear(hidden_dim, vocab_size)
@@ -108,19 +124,37 @@ class myRNNModel(nn.Module):  # noqa: N801  （与第 06 章同名）
                 nn.init.zeros_(p)
                 if self.config["cell"] == "lstm" and name.startswith("bias_ih"):
                     p.data[H:2 * H] = 1.0  # 行按 i, f, g, o 排
-        for layer in (getattr(self, "projection", None), getattr(self, "dense", None)):
-            if layer is not None:
-                nn.init.xavier_uniform_(layer.weight)
+        dense = [getattr(self, "projection", None), getattr(self, "dense", None)]
+        if hasattr(self, "adaptive"):
+            dense += [self.adaptive.head, *(layer for tail in self.adaptive.tail for layer in tail)]
+        for layer in filter(None, dense):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
 
-    def forward(self, ids, state=None):
+    def features(self, ids, state=None):
+        """输出层之前的向量（共享嵌入、自适应 softmax 时是投影之后的）与新状态。"""
         x = self.input_dropout(self.embed_layer(ids))
         outputs, state = self.rnn_layer(x, state)
+        return (self.projection(outputs) if hasattr(self, "projection") else outputs), state
+
+    def output_logits(self, h):
+        """输出层：features 的结果 -> 词表上的 logits（自适应 softmax 给出对数概率）。"""
+        if hasattr(self, "adaptive"):
+            return self.adaptive.log_prob(h.flatten(0, -2)).unflatten(0, h.shape[:-1])
         if self.config["tie_embeddings"]:
-            logits = F.linear(self.projection(outputs), self.embed_layer.weight, self.output_bias)
-        else:
-            logits = self.dense(outputs)
-        return logits, state
+            return F.linear(h, self.embed_layer.weight, self.output_bias)
+        return self.dense(h)
+
+    def token_nll(self, h, labels):
+        """每个位置上目标字的负对数概率 [B, T]。自适应 softmax 只算目标字所在的那一簇。"""
+        if hasattr(self, "adaptive"):
+            return -self.adaptive(h.flatten(0, 1), labels.flatten()).output.view(labels.shape)
+        return cross_entropy(self.output_logits(h), labels)
+
+    def forward(self, ids, state=None):
+        h, state = self.features(ids, state)
+        return self.output_logits(h), state
 
 
 def build_model(vocab_size: int, device=None, **config) -> myRNNModel:
@@ -159,9 +193,17 @@ def copy_from_keras(keras_model, model: myRNNModel) -> None:
                             ("weight_hh", cell.recurrent_kernel.numpy().T),
                             ("bias_ih", bias[0]), ("bias_hh", b_hh)]:
             new[f"rnn_layer.{name}_l{i}"] = _reorder(value, *order)
-    if model.config["tie_embeddings"]:
+    if hasattr(model, "projection"):
         new["projection.weight"] = keras_model.projection.kernel.numpy().T
         new["projection.bias"] = keras_model.projection.bias.numpy()
+    if hasattr(model, "adaptive"):
+        k = keras_model.adaptive
+        new["adaptive.head.weight"] = k.head.kernel.numpy().T
+        new["adaptive.head.bias"] = k.head.bias.numpy()
+        for i, (proj, out) in enumerate(zip(k.tail_proj, k.tail_out)):
+            new[f"adaptive.tail.{i}.0.weight"] = proj.kernel.numpy().T
+            new[f"adaptive.tail.{i}.1.weight"] = out.kernel.numpy().T
+    elif model.config["tie_embeddings"]:
         new["output_bias"] = keras_model.output_bias.numpy()
     else:
         new["dense.weight"] = keras_model.dense.kernel.numpy().T
@@ -171,15 +213,32 @@ def copy_from_keras(keras_model, model: myRNNModel) -> None:
 
 # ---------------------------------------------------------------- 损失
 
+def masked_mean(per_token, lengths):
+    """对每行前 lengths 个位置（真实的字）取平均，补齐位置不计。per_token[B, T]。"""
+    mask = torch.arange(per_token.shape[1], device=per_token.device)[None, :] < lengths[:, None]
+    return (per_token * mask).sum() / mask.sum()
+
+
+def cross_entropy(logits, labels):
+    """每个位置的交叉熵 [B, T]。摊平成 [B·T, V] 再算：比 transpose 成 [B, V, T] 快一倍左右（内存连续）。"""
+    return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(labels.shape)
+
+
 def compute_loss(logits, labels, lengths):
     """交叉熵，对所有真实的字取平均（补齐位置不计）；定义与第 06 章相同。
 
     logits[B, T, V]，labels[B, T]，lengths[B] 是每行真实目标的个数。
     """
-    mask = torch.arange(labels.shape[1], device=labels.device)[None, :] < lengths[:, None]
-    # 摊平成 [B·T, V] 再求交叉熵：比 transpose 成 [B, V, T] 快一倍左右（内存连续）
-    per_token = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none")
-    return (per_token * mask.flatten()).sum() / mask.sum()
+    return masked_mean(cross_entropy(logits, labels), lengths)
+
+
+def model_loss(model: myRNNModel, inputs, labels, lengths, state=None):
+    """模型在这批上的平均损失（与 compute_loss(model(inputs)[0], …) 相同）和新状态。
+
+    训练与求困惑度都用它：自适应 softmax 不必算出整个词表的 logits。
+    """
+    h, state = model.features(inputs, state)
+    return masked_mean(model.token_nll(h, labels), lengths), state
 
 
 def split_inputs(ids, lengths):
@@ -192,8 +251,7 @@ def split_inputs(ids, lengths):
 def train_one_step(model: myRNNModel, optimizer, ids, lengths, clipnorm: float = 5.0) -> float:
     """一步：前向、损失、反向、按总范数裁剪梯度、Adam 更新。返回这一批的损失。"""
     inputs, labels, n = split_inputs(ids, lengths)
-    logits, _ = model(inputs)
-    loss = compute_loss(logits, labels, n.to(labels.device))
+    loss, _ = model_loss(model, inputs, labels, n.to(labels.device))
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), clipnorm)
@@ -238,9 +296,9 @@ def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128
         state = None
         for start in range(0, inputs.shape[1], chunk_len):
             end = start + chunk_len
-            logits, state = model(inputs[:, start:end], state)
             k = (n - start).clamp(0, chunk_len)
-            total += float(compute_loss(logits, labels[:, start:end], k)) * float(k.sum())
+            loss, state = model_loss(model, inputs[:, start:end], labels[:, start:end], k, state)
+            total += float(loss) * float(k.sum())
             count += float(k.sum())
     model.train(was_training)
     return total / count
