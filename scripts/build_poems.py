@@ -29,19 +29,27 @@ INTEGRITY = "sha512-KtYARvV7CWNtax0na9+Jn6PlhGgSoid7PWyDzXI4KsCEm2odZcqEQyval5ko
 MEMBER = re.compile(r"^package/dist/quantangshi/poet\.tang\.(\d+)\.json$")
 
 
-def fetch_tarball(cache: Path) -> Path:
-    """用 npm pack 下载（已下载则复用），并校验完整性。"""
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / TARBALL
+def fetch(path: Path, command: list[str], digest, expected: str) -> Path:
+    """运行 command 把文件下载到 path（已下载则复用），再用 digest(字节) 校验。"""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        print(f"下载 {PACKAGE} ...", flush=True)
-        subprocess.run(["npm", "pack", "--loglevel=error", PACKAGE, "--pack-destination", str(cache)],
-                       check=True, stdout=subprocess.DEVNULL)
-    digest = "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
-    if digest != INTEGRITY:
+        print(f"下载 {path.name} ...", flush=True)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    got = digest(path.read_bytes())
+    if got != expected:
         path.unlink()
-        raise SystemExit(f"校验失败（integrity mismatch）：{path} 的 {digest} 与记录的 {INTEGRITY} 不同，已删除，请重试。")
+        raise SystemExit(f"校验失败（integrity mismatch）：{path} 的 {got} 与记录的 {expected} 不同，已删除，请重试。")
     return path
+
+
+def npm_integrity(data: bytes) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def fetch_tarball(cache: Path) -> Path:
+    """用 npm pack 下载 chinese-poetry（已下载则复用），并校验完整性。"""
+    command = ["npm", "pack", "--loglevel=error", PACKAGE, "--pack-destination", str(cache)]
+    return fetch(cache / TARBALL, command, npm_integrity, INTEGRITY)
 
 
 def read_tang_poems(tarball: Path):

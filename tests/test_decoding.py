@@ -5,6 +5,8 @@ import pytest
 from utils.data import Vocab, poem_form
 from utils.decoding import (POEM_FORMS, DecodingError, PoemPlan, generate, get_form,
                             next_token_probs)
+from utils.metre import classical_tone, ping_groups, tone_table
+from utils.metrics import classical_rhymes, classical_tone_ok, poem_lines
 
 CHARS = "春风花月夜山水云江天白日秋"
 VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *CHARS])
@@ -132,3 +134,76 @@ def test_same_seed_same_poem():
     a = generate(random_step(3), 0, VOCAB, rng=5, top_k=5)
     b = generate(random_step(3), 0, VOCAB, rng=5, top_k=5)
     assert a == b
+
+
+# ---------------------------------------------------------------- 格律约束
+
+# 古平仄表里的全部汉字（七千多个）：各个平声韵部都有足够的字
+BIG = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *tone_table()])
+
+
+def big_random_step(seed=0):
+    rng = np.random.default_rng(seed)
+    return lambda token, state: (rng.normal(size=len(BIG)), state)
+
+
+def rhyme_words(poem):
+    """韵脚：双数句的末字。"""
+    return [line[-1] for line in poem_lines(poem)[1::2]]
+
+
+@pytest.mark.parametrize("form", list(POEM_FORMS))
+def test_metre_poems_pass_the_classical_checks(form):
+    for seed in range(10):
+        poem = generate(big_random_step(seed), 0, BIG, form=form, metre=True, rng=seed)
+        assert poem_form(poem) == form, poem
+        assert classical_rhymes(poem) and classical_tone_ok(poem), poem
+        assert len(set(rhyme_words(poem))) == len(rhyme_words(poem)), poem   # 韵脚字不重复
+
+
+def test_a_given_rhyme_group_is_respected():
+    for seed, name in enumerate(["下平七阳", "下平声七阳", "阳"]):
+        poem = generate(big_random_step(seed), 0, BIG, form="七律", metre=True, rhyme=name, rng=seed)
+        assert all("下平七阳" in ping_groups(ch) for ch in rhyme_words(poem)), poem
+        assert classical_tone_ok(poem), poem
+
+
+def test_metre_keeps_prefix_and_acrostic():
+    poem = generate(big_random_step(), 0, BIG, form="五绝", metre=True, prefix="白日依山尽，", rng=0)
+    assert poem.startswith("白日依山尽，") and classical_rhymes(poem) and classical_tone_ok(poem)
+    # 第 1 字不论（一三五不论），任何藏头字都放得下
+    poem = generate(big_random_step(), 0, BIG, form="七绝", metre=True, acrostic="白月国出", rng=0)
+    assert [line[0] for line in poem_lines(poem)] == list("白月国出")
+    assert classical_rhymes(poem) and classical_tone_ok(poem)
+
+
+def test_masking_comes_before_top_k():
+    # 模型总是最想写仄声的“月”：top_k=1 取的是允许的字里 logits 最大的，不会无字可选
+    logits = np.random.default_rng(0).normal(size=len(BIG))
+    logits[BIG.word2id["月"]] = 50
+    poem = generate(lambda token, state: (logits, state), 0, BIG, form="五律", metre=True, top_k=1, rng=0)
+    assert classical_rhymes(poem) and classical_tone_ok(poem), poem
+    # 能放“月”的位置（不论的位置和要仄的位置）都是它，别的字只在要平的位置上
+    others = [ch for line in poem_lines(poem) for ch in line if ch != "月"]
+    assert others and all(classical_tone(ch) in ("平", "中") for ch in others), poem
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(form="五绝", metre=True, prefix="白云依山尽，"), "不合五言绝句的任何一种平仄谱"),  # 二、四字都平
+    (dict(form="五绝", metre=True, prefix="白日依山尽，黄河入海流。", rhyme="阳"), "押下平七阳"),
+    (dict(form="五律", metre=True, prefix="山河千里国，风月一江秋。水月千山夜，江天一雁秋。"),
+     "不合五言律诗"),                                                    # 韵脚字“秋”重复
+    (dict(form="五绝", metre=True, rhyme="十四行"), "未知韵部"),
+    (dict(form="五绝", metre=True, rhyme="去声一送"), "近体诗押平声韵"),
+    (dict(form="五绝", rhyme="阳"), "要同时打开格律"),
+    (dict(metre=True), "要先定体裁"),
+])
+def test_impossible_metre_requests_raise(kwargs, message):
+    with pytest.raises(DecodingError, match=message):
+        generate(big_random_step(), 0, BIG, **kwargs)
+
+
+def test_metre_needs_enough_rhyme_characters_in_the_vocabulary():
+    # 小词表里没有哪个平声韵部有 3 个字，押不满一首绝句
+    with pytest.raises(DecodingError, match="不够押 3 个韵"):
+        generate(random_step(), 0, VOCAB, form="五绝", metre=True)

@@ -5,10 +5,12 @@ import time
 import numpy as np
 import pytest
 
-from utils.data import Vocab
-from utils.metrics import (NGramModel, copied_share, count_tokens, distinct_n, forward_flops,
-                           is_well_formed, line_set, matmul_gflops, perplexity, poem_lines,
-                           poem_report, rhyme_group, rhymes, tone_checks, tone_ok, tones)
+from utils.data import Vocab, poem_form
+from utils.metrics import (NGramModel, classical_rhymes, classical_tone_checks, classical_tone_ok,
+                           classical_tones, copied_share, count_tokens, distinct_n, forward_flops,
+                           is_well_formed, line_set, matmul_gflops, metre_rates, perplexity,
+                           poem_lines, poem_report, rhyme_group, rhymes, shuffled_lines,
+                           tone_checks, tone_ok, tones)
 
 JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
 DENG_GUANQUE = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
@@ -218,3 +220,66 @@ def test_matmul_gflops_counts_two_n_cubed_flops():
     rate = matmul_gflops(fake_matmul, a, a, repeats=2)
     assert len(calls) == 3                     # 热身一次 + 计时两次
     assert 2 * 100 ** 3 / 0.02 / 1e9 < rate <= 2 * 100 ** 3 / 0.01 / 1e9
+
+
+# ---------------------------------------------------------------- 古韵与古平仄
+
+CHUNWANG = ("国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。"
+            "烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。")
+DENGGAO = ("风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
+           "万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。")
+REGULATED = [DENG_GUANQUE, XIANGSI, CHUNYE, CHUNWANG, DENGGAO]
+
+
+def test_classical_tones_keep_the_entering_tone():
+    assert classical_tones("白月国出十") == "仄仄仄仄仄"      # 入声字，今读 "平仄平平平" 里有四个平
+    assert tones("白国出十") == "平平平平"
+    assert classical_tones("看思") == "中中"                     # 平、去两读都常见
+    assert classical_tones("A") == "?"
+
+
+def test_pingshui_rhymes_where_modern_readings_do_not():
+    assert classical_rhymes(CHUNWANG) and not rhymes(CHUNWANG)   # 簪、深、心、金同在下平十二侵
+    for poem in REGULATED:
+        assert classical_rhymes(poem), poem
+    assert not classical_rhymes(DENG_GUANQUE.replace("一层楼", "一层山"))
+    assert not classical_rhymes(JINGYESI.replace("故乡", "故国"))   # 仄声字不能做韵脚
+    assert not classical_rhymes("床前明月光，疑是地上霜。")
+
+
+def test_regulated_poems_pass_the_classical_tone_rules():
+    for poem in REGULATED:
+        assert classical_tone_checks(poem) == {"二四六分明": True, "对": True, "粘": True, "句末": True}, poem
+        assert classical_tone_ok(poem)
+    assert not tone_ok(DENGGAO)          # 今读把入声的“白、独、浊”算成平声
+
+
+def test_classical_tone_corruptions_fail_the_matching_rule():
+    checks = classical_tone_checks(DENG_GUANQUE.replace("白日", "白云"))      # 第 2、4 字都平
+    assert checks == {"二四六分明": False, "对": False, "粘": True, "句末": True}
+    assert classical_tone_checks(DENG_GUANQUE[:12] * 2)["粘"] is False      # 第三句与第二句不粘
+    assert classical_tone_checks("白日依山尽，白日依山尽。欲穷千里目，更上一层楼。")["对"] is False
+    assert classical_tone_checks(DENG_GUANQUE.replace("千里目", "千里天"))["句末"] is False  # 单数句收平
+    assert not classical_tone_ok("不是一首诗")
+
+
+def test_metre_rates_on_famous_poems():
+    # 《登高》的韵脚“回、来、台、杯”同在上平十灰，今读分属“灰堆”“怀来”两辙
+    rates = metre_rates([CHUNWANG, DENGGAO])
+    assert rates["押韵（十三辙）"] == 0.0 and rates["押韵（平水韵）"] == 1.0
+    assert rates["平仄（古读）"] == 1.0 and rates["古读·粘"] == 1.0
+
+
+def test_shuffled_lines_take_line_i_from_another_poem_of_the_same_form():
+    poems = [JINGYESI, DENG_GUANQUE, XIANGSI, CHUNXIAO, CHUNYE, CHUNWANG, HUANGHELOU, DENGGAO,
+             HUANGHELOU.replace("故人", "友人"), DENGGAO.replace("风急", "风紧")]
+    mixed = shuffled_lines(poems, np.random.default_rng(0))
+    assert mixed == shuffled_lines(poems, np.random.default_rng(0))
+    for own, new in zip(poems, mixed):
+        assert poem_form(new) == poem_form(own)
+        for i, line in enumerate(poem_lines(new)):
+            sources = [p for p in poems if p != own and poem_form(p) == poem_form(own)
+                       and poem_lines(p)[i] == line]
+            assert sources, (own, new)
+    with pytest.raises(ValueError, match="只有一首"):
+        shuffled_lines([JINGYESI, CHUNYE], np.random.default_rng(0))

@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from utils.data import Vocab, poem_form
+from utils.metre import ping_groups
+from utils.metrics import classical_rhymes, classical_tone_ok, poem_lines
 from utils.settings import REPO_ROOT
 from utils.torch_poems import build_model, save_checkpoint
 
@@ -24,13 +26,25 @@ def poem_cli(*args, cache=None):
     return done.returncode, done.stdout, done.stderr
 
 
+def tiny_checkpoint(vocab, path):
+    """一个很小的、未训练的检查点。"""
+    torch.manual_seed(0)
+    model = build_model(len(vocab), device=torch.device("cpu"), cell="gru", embed_dim=8,
+                        hidden_dim=12, num_layers=1)
+    return save_checkpoint(model, vocab, path)
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """一个很小的、未训练的检查点（词表只有十几个字）。"""
-    torch.manual_seed(0)
-    model = build_model(len(VOCAB), device=torch.device("cpu"), cell="gru", embed_dim=8,
-                        hidden_dim=12, num_layers=1)
-    return save_checkpoint(model, VOCAB, tmp_path_factory.mktemp("ckpt") / "tiny.pt")
+    """词表只有十几个字。"""
+    return tiny_checkpoint(VOCAB, tmp_path_factory.mktemp("ckpt") / "tiny.pt")
+
+
+@pytest.fixture(scope="module")
+def rhyming(tmp_path_factory):
+    """词表多了六个平水韵“下平七阳”的字，够押一首绝句。"""
+    vocab = Vocab(VOCAB.id2word + list("霜乡光长香阳"))
+    return tiny_checkpoint(vocab, tmp_path_factory.mktemp("ckpt") / "rhyming.pt")
 
 
 def test_writes_well_formed_poems_reproducibly(tiny):
@@ -58,6 +72,31 @@ def test_writes_well_formed_poems_reproducibly(tiny):
 ])
 def test_bad_input_gives_one_clear_line(tiny, args, message):
     code, out, err = poem_cli("--checkpoint", tiny, *args)
+    assert code != 0 and out == ""
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("错误：")
+
+
+def test_metre_and_rhyme(rhyming):
+    code, out, err = poem_cli("--checkpoint", rhyming, "--form", "七绝", "--metre", "--rhyme", "阳",
+                              "--count", 2, "--seed", 3)
+    assert code == 0 and err == ""
+    for poem in out.strip().split("\n\n"):
+        poem = poem.replace("\n", "")
+        assert poem_form(poem) == "七言绝句" and classical_rhymes(poem) and classical_tone_ok(poem), poem
+        assert all("下平七阳" in ping_groups(line[-1]) for line in poem_lines(poem)[1::2]), poem
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--metre", "--form", "五绝", "--rhyme", "十四行"], "未知韵部"),
+    (["--metre", "--form", "五绝", "--rhyme", "去声一送"], "近体诗押平声韵"),
+    (["--form", "五绝", "--rhyme", "阳"], "要同时打开格律"),
+    (["--metre"], "要先定体裁"),
+    (["--metre", "--form", "五绝", "--first", "白云天山夜，"], "不合五言绝句的任何一种平仄谱"),
+    (["--metre", "--form", "五律", "--rhyme", "东"], "韵部 上平一东的平声字不够押 5 个韵"),
+])
+def test_bad_metre_input_gives_one_clear_line(rhyming, args, message):
+    code, out, err = poem_cli("--checkpoint", rhyming, *args)
     assert code != 0 and out == ""
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and err.startswith("错误：")

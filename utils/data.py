@@ -101,12 +101,17 @@ def load_poems(path: str | Path = POEMS_PATH) -> list[Poem]:
     return poems
 
 
+def split_of(content: str, valid: float = 0.05, test: float = 0.05) -> int:
+    """一首诗属于哪一份：0 = train，1 = valid，2 = test。只由内容的哈希决定。"""
+    u = int.from_bytes(hashlib.md5(content.encode("utf-8")).digest()[:8], "big") / 2**64
+    return 0 if u < 1 - valid - test else 1 if u < 1 - test else 2
+
+
 def split_poems(poems: Sequence[Poem], valid: float = 0.05, test: float = 0.05):
     """按内容的哈希划分 train/valid/test：与顺序、框架、随机种子都无关。"""
     parts = ([], [], [])
     for poem in poems:
-        u = int.from_bytes(hashlib.md5(poem.content.encode("utf-8")).digest()[:8], "big") / 2**64
-        parts[0 if u < 1 - valid - test else 1 if u < 1 - test else 2].append(poem)
+        parts[split_of(poem.content, valid, test)].append(poem)
     return parts
 
 

@@ -5,7 +5,8 @@
 本模块只把它原样传回去，所以每一步的计算量相同，不必重算前缀。
 
 规则：温度（temperature）、top-k、top-p（核采样）、给定开头（首字或首句）、
-体裁约束（五绝 / 七绝 / 五律 / 七律：每句字数、标点位置、句数都对）、藏头诗。
+体裁约束（五绝 / 七绝 / 五律 / 七律：每句字数、标点位置、句数都对）、藏头诗，
+以及格律约束（metre：按近体诗的平仄谱放平声字、仄声字，韵脚押同一个平水韵平声韵部）。
 输入有误时抛出 DecodingError，信息中文在前、英文在后。
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from utils.data import FORM_ALIASES, HAN, Vocab
+from utils.metre import classical_tone, metre_patterns, ping_groups, rhyme_table
 
 StepFn = Callable[[int, Any], tuple[np.ndarray, Any]]
 
@@ -112,13 +114,106 @@ def sample_next(logits, rng: np.random.Generator, **rules) -> int:
     return int(rng.choice(len(probs), p=probs))
 
 
+# ---------------------------------------------------------------- 格律：平仄谱与韵脚
+
+def find_rhyme(name: str) -> str:
+    """韵部名 -> 平水韵的平声韵部名。可写“下平七阳”“下平声七阳”，或只写韵目“阳”。"""
+    table = rhyme_table()
+    ping = [group for group, (tone, _) in table.items() if tone == "平"]
+    name = name.strip().replace("平声", "平")
+    for group in ping:
+        if name in (group, group[-1]):
+            return group
+    if name in table:
+        raise DecodingError(f"{name} 是{table[name][0]}声韵，近体诗押平声韵；可选：{'、'.join(ping)}"
+                            f" (regulated verse rhymes on a level-tone group)")
+    raise DecodingError(f"未知韵部 {name!r}；可选：{'、'.join(ping)} (unknown rhyme group {name!r})")
+
+
+class Metre:
+    """格律约束：从与开头相容的平仄谱里随机选一种，逐个位置给出可选的字。
+
+    谱里是“平”的位置只放古平仄表里“平”或“中”（可平可仄）的字，“仄”同理；“中”的位置
+    （一三五不论）任何汉字都行。句末为“平”的位置是韵脚：韵脚字都属于同一个平声韵部
+    （rhyme 给定时就是它；否则第一个韵脚由模型在所有平声韵部的字里挑，之后的韵脚跟着它），
+    且互不重复。古平仄表里查不到的字只放在不论的位置。
+    """
+
+    def __init__(self, vocab: Vocab, form: PoemForm, forced: dict[int, str],
+                 rhyme: str | None, rng: np.random.Generator):
+        self.vocab, self.chars = vocab, form.chars
+        tones = np.array([classical_tone(w) for w in vocab.id2word])
+        han = np.array([bool(_HAN_CHAR.match(w)) for w in vocab.id2word])
+        self.fits = {"平": np.isin(tones, ("平", "中")), "仄": np.isin(tones, ("仄", "中")), "中": han}
+        # 每个平声韵部在词表里的字（须是平声），只留够押满全诗韵脚的韵部
+        wanted = find_rhyme(rhyme) if rhyme is not None else None
+        self.rhyme_masks = {}
+        for i in np.flatnonzero(self.fits["平"]):
+            for group in ping_groups(vocab.id2word[i]):
+                self.rhyme_masks.setdefault(group, np.zeros(len(vocab), bool))[i] = True
+        need = form.lines // 2 + 1
+        self.rhyme_masks = {g: m for g, m in self.rhyme_masks.items()
+                            if m.sum() >= need and wanted in (None, g)}
+        if not self.rhyme_masks or not self.fits["仄"].any():
+            what = f"韵部 {wanted}" if wanted else "任何一个平声韵部"
+            raise DecodingError(f"词表里{what}的平声字不够押 {need} 个韵，或没有仄声字"
+                                f" (the vocabulary has too few rhyme or oblique-tone characters)")
+        patterns = {name: p for name, p in metre_patterns(form.chars, form.lines).items()
+                    if self._fits(p, forced)}
+        if not patterns:
+            given = "".join(forced.get(i, "_") for i in range(max(forced, default=-1) + 1))
+            rhymed = f"（押{wanted}）" if wanted else ""
+            raise DecodingError(f"开头“{given}”不合{form.name}{rhymed}的任何一种平仄谱（平起、仄起，首句入韵与否）"
+                                f" (the given characters fit no regulated tone pattern)")
+        self.name = list(patterns)[rng.integers(len(patterns))]
+        self.pattern = patterns[self.name]
+        self.rhymes = [line * (self.chars + 1) + self.chars - 1
+                       for line, tones in enumerate(self.pattern) if tones[-1] == "平"]
+
+    def _fits(self, pattern: list[str], forced: dict[int, str]) -> bool:
+        """给定的字（开头、藏头字）是否合这个谱：平仄相合，韵脚同属一个可用的韵部、不重复。"""
+        groups, used = set(self.rhyme_masks), set()
+        for position, ch in forced.items():
+            line, offset = divmod(position, self.chars + 1)
+            if offset == self.chars:  # 标点
+                continue
+            need = pattern[line][offset]
+            if need != "中" and classical_tone(ch) not in (need, "中", "?"):
+                return False
+            if offset == self.chars - 1 and need == "平":
+                groups &= ping_groups(ch)
+                if not groups or ch in used:
+                    return False
+                used.add(ch)
+        return True
+
+    def allowed(self, position: int, out: list[int]) -> np.ndarray:
+        """正文第 position 个位置（必是汉字）可选的字；out 是前面已经写出的字的编号。"""
+        line, offset = divmod(position, self.chars + 1)
+        need = self.pattern[line][offset]
+        if position not in self.rhymes:
+            return self.fits[need]
+        # 韵脚：与前面的韵脚有共同的韵部，且不重复
+        previous = [out[p] for p in self.rhymes if p < position]
+        groups = set(self.rhyme_masks)
+        for token in previous:
+            groups &= ping_groups(self.vocab.id2word[token])
+        mask = np.any([self.rhyme_masks[g] for g in groups], axis=0)
+        mask[previous] = False
+        return mask
+
+
 # ---------------------------------------------------------------- 生成计划：哪些位置强制、哪些受限
 
 class PoemPlan:
-    """一次生成的约束：开头（prefix）、藏头字（acrostic）、体裁（form）。构造时检查输入。"""
+    """一次生成的约束：开头（prefix）、藏头字（acrostic）、体裁（form）、格律（metre、rhyme）。
+
+    构造时检查输入。metre=True 时 rng 用来在相容的平仄谱里选一种。
+    """
 
     def __init__(self, vocab: Vocab, prefix: str = "", acrostic: str | None = None,
-                 form: str | PoemForm | None = None):
+                 form: str | PoemForm | None = None, metre: bool = False, rhyme: str | None = None,
+                 rng: np.random.Generator | None = None):
         self.vocab = vocab
         self.form = get_form(form)
         self.prefix = prefix or ""
@@ -147,6 +242,13 @@ class PoemPlan:
         self._free = np.ones(len(vocab), dtype=bool)
         self._free[[vocab.pad_id, vocab.unk_id, vocab.bos_id]] = False
         self._han = np.array([bool(_HAN_CHAR.match(w)) for w in vocab.id2word])
+        if rhyme is not None and not metre:
+            raise DecodingError("指定韵部要同时打开格律约束 (rhyme needs metre=True)")
+        if metre and self.form is None:
+            raise DecodingError("格律约束要先定体裁：五绝、七绝、五律或七律 (metre needs a form)")
+        if rng is None:
+            rng = np.random.default_rng()
+        self.metre = Metre(vocab, self.form, self._forced, rhyme, rng) if metre else None
 
     def _forced_chars(self) -> dict[int, str]:
         """位置 -> 该处必须出现的字（来自开头和藏头字），并检查它们与体裁相容。"""
@@ -184,13 +286,17 @@ class PoemPlan:
         slot = self.form.slot(position)
         return None if slot is None else self.vocab.word2id[slot]
 
-    def allowed(self, position: int) -> np.ndarray:
-        """正文第 position 个位置可选的字（布尔掩码）：有体裁时只能是汉字。"""
+    def allowed(self, position: int, out: list[int]) -> np.ndarray:
+        """正文第 position 个位置可选的字（布尔掩码）：有体裁时只能是汉字，有格律时再按平仄谱和韵脚。
+        out 是前面已经写出的字的编号。"""
+        if self.metre is not None:
+            return self.metre.allowed(position, out)
         return self._free if self.form is None else self._han
 
 
 def generate(step: StepFn, state: Any, vocab: Vocab, *, prefix: str = "",
              acrostic: str | None = None, form: str | PoemForm | None = None,
+             metre: bool = False, rhyme: str | None = None,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
              max_len: int = 128, rng: np.random.Generator | int | None = None) -> str:
     """从 <bos> 开始逐字生成一首诗，到 <eos> 或 max_len 个字为止，返回正文。
@@ -198,10 +304,12 @@ def generate(step: StepFn, state: Any, vocab: Vocab, *, prefix: str = "",
     step(token_id, state) -> (logits, new_state) 由模型提供（见各框架的 gen）。
     prefix 是给定的开头（首字或首句），acrostic 是藏头字，form 是体裁（“五绝”等）。
     给了体裁时生成的诗一定合乎体裁（字数、标点、句数），与 max_len 无关。
+    metre=True 时还合乎平仄谱并押平水韵（要有体裁）；rhyme 指定韵部，如“下平七阳”。
+    不合规则的字在 top-k、top-p 之前就屏蔽掉，所以 top-k 是在允许的字里取最可能的 k 个。
     """
     check_sampling(temperature, top_k, top_p)
-    plan = PoemPlan(vocab, prefix, acrostic, form)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    plan = PoemPlan(vocab, prefix, acrostic, form, metre, rhyme, rng)
     limit = plan.max_len + 1 if plan.max_len is not None else max_len
     token, out = vocab.bos_id, []
     for position in range(limit):
@@ -209,7 +317,7 @@ def generate(step: StepFn, state: Any, vocab: Vocab, *, prefix: str = "",
         token = plan.forced(position)
         if token is None:
             token = sample_next(logits, rng, temperature=temperature, top_k=top_k, top_p=top_p,
-                                allowed=plan.allowed(position))
+                                allowed=plan.allowed(position, out))
         if token == vocab.eos_id:
             break
         out.append(token)

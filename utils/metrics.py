@@ -1,24 +1,26 @@
 """评价写出来的诗：困惑度、字 n-gram 基线、体裁、押韵、平仄、多样性与抄袭，以及训练的计算量。
-只用 NumPy 与 pypinyin。
+只用 NumPy、pypinyin 与 utils.metre 的两张格律表。
 
 约定（TensorFlow、PyTorch 两章与本模块一致）：每首诗的编号序列是 <bos> 字… <eos>，
 计分的是 <bos> 之后的每个字，<eos> 也算；困惑度 = exp(负对数似然之和 / 字数)。
 
-押韵与平仄用 pypinyin 的现代普通话读音来判断，只是唐人所用平水韵的近似：
+押韵与平仄有两套尺子。rhymes、tones、tone_checks 用 pypinyin 的现代普通话读音，只是近似：
 入声已经消失（“白、十、国”今读平声，当年是仄声），不少韵部的读音也变了。
-所以真诗也达不到 100 %；拿测试集里的真诗算出同样的统计，作为“好”的参照。
+classical_rhymes、classical_tones、classical_tone_checks 用平水韵和唐诗自己的平仄标注（utils.metre）。
+两套尺子真诗都达不到 100 %；拿测试集里的真诗算出同样的统计，作为“好”的参照。
 """
 from __future__ import annotations
 
 import math
 import re
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from utils.data import PUNCT, Vocab, poem_form
+from utils.metre import classical_tone, ping_groups
 
 # 合格的近体诗体裁（poem_form 的返回值里，“其他”不算）
 REGULAR_FORMS = ("五言绝句", "七言绝句", "五言律诗", "七言律诗")
@@ -247,12 +249,15 @@ def tones(line: str) -> str:
     return "".join(marks)
 
 
+_EITHER = ("?", "中")  # 读不出（?）或可平可仄（中）的字，合乎任一边
+
+
 def _differ(a: str, b: str) -> bool:
-    return "?" in (a, b) or a != b
+    return a in _EITHER or b in _EITHER or a != b
 
 
 def _same(a: str, b: str) -> bool:
-    return "?" in (a, b) or a == b
+    return a in _EITHER or b in _EITHER or a == b
 
 
 def tone_checks(content: str) -> dict[str, bool]:
@@ -276,6 +281,76 @@ def tone_checks(content: str) -> dict[str, bool]:
 def tone_ok(content: str) -> bool:
     """三条平仄规则都满足。"""
     return all(tone_checks(content).values())
+
+
+# ---------------------------------------------------------------- 古韵与古平仄（平水韵、唐诗的平仄标注）
+
+def classical_tones(line: str) -> str:
+    """每个字的古平仄（utils.metre 的古平仄表）：'平'、'仄'、'中'（可平可仄）、'?'（查不到）。"""
+    return "".join(classical_tone(ch) for ch in line)
+
+
+def classical_rhymes(content: str) -> bool:
+    """平水韵：偶数句的末字同属一个平声韵部（属于几个韵部的字，只要有一个共同的就算）。
+    首句入韵与否都可以。至少要有两个偶数句。"""
+    even = poem_lines(content)[1::2]
+    return len(even) >= 2 and bool(frozenset.intersection(*(ping_groups(line[-1]) for line in even)))
+
+
+def classical_tone_checks(content: str) -> dict[str, bool]:
+    """近体诗平仄的四条规则，用古平仄；“中”和“?”的字合乎任一边：
+
+    - 二四六分明：每句第 2、4 字平仄相反，七言第 4、6 字也相反；
+    - 对：同一联里，对句第 2、4（七言还有 6）字与出句相反；
+    - 粘：下一联出句的第 2 字与上一联对句的第 2 字相同；
+    - 句末：双数句末字是平（韵脚），首句以外的单数句末字是仄。
+    第 1、3、5 字不论（一三五不论）。不是整齐的绝句、律诗时四条都算不合。
+    """
+    rules = ("二四六分明", "对", "粘", "句末")
+    if not is_well_formed(content):
+        return dict.fromkeys(rules, False)
+    marks = [classical_tones(line) for line in poem_lines(content)]
+    beats = range(1, len(marks[0]) - 1, 2)          # 第 2、4（、6）字的下标
+    results = (
+        all(_differ(m[i], m[i + 2]) for m in marks for i in beats[:-1]),
+        all(_differ(a[i], b[i]) for a, b in zip(marks[::2], marks[1::2]) for i in beats),
+        all(_same(marks[i][1], marks[i + 1][1]) for i in range(1, len(marks) - 1, 2)),
+        all(_same(m[-1], "平" if i % 2 else "仄") for i, m in enumerate(marks) if i > 0),
+    )
+    return dict(zip(rules, results))
+
+
+def classical_tone_ok(content: str) -> bool:
+    """四条古平仄规则都满足。"""
+    return all(classical_tone_checks(content).values())
+
+
+def metre_rates(contents: Sequence[str]) -> dict[str, float]:
+    """一组诗通过各项押韵、平仄检查的比例：今读（十三辙、三条规则）与古读（平水韵、四条规则及每一条）。"""
+    checks = {"押韵（十三辙）": rhymes, "押韵（平水韵）": classical_rhymes,
+              "平仄（今读）": tone_ok, "平仄（古读）": classical_tone_ok}
+    rates = {name: float(np.mean([check(t) for t in contents])) for name, check in checks.items()}
+    classical = [classical_tone_checks(t) for t in contents]
+    for rule in classical[0]:
+        rates[f"古读·{rule}"] = float(np.mean([c[rule] for c in classical]))
+    return rates
+
+
+def shuffled_lines(contents: Sequence[str], rng: np.random.Generator) -> list[str]:
+    """机会基线：每首诗的第 i 句换成同体裁另一首（随机抽）的第 i 句，标点照旧。"""
+    lines = [poem_lines(content) for content in contents]
+    by_form = defaultdict(list)
+    for index, content in enumerate(contents):
+        by_form[poem_form(content)].append(index)
+    out = [""] * len(contents)
+    for form, members in by_form.items():
+        if len(members) < 2:
+            raise ValueError(f"{form} 只有一首诗，抽不出别的诗 (need at least two poems per form)")
+        for me, index in enumerate(members):
+            picks = rng.integers(len(members) - 1, size=len(lines[index]))
+            picks += picks >= me                  # 跳过自己
+            out[index] = "".join(lines[members[k]][i] + "，。"[i % 2] for i, k in enumerate(picks))
+    return out
 
 
 # ---------------------------------------------------------------- 多样性与抄袭
@@ -323,16 +398,28 @@ GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
 
 def forward_flops(vocab_size: int, cell: str, embed_dim: int, hidden_dim: int, num_layers: int,
-                  tie_embeddings: bool, **_) -> float:
+                  tie_embeddings: bool, adaptive_cutoffs=None, cluster_shares=None, **_) -> float:
     """写诗模型每个位置前向的矩阵乘 FLOPs（乘加各算一次；嵌入查表不计）：
 
     循环层 Σ_层 2·门数·(输入维 + H)·H（门数：SimpleRNN 1、GRU 3、LSTM 4），加输出层：
-    不共用嵌入时 2·H·V；共用时 2·H·E（投影）+ 2·E·V。训练一步约为前向的 3 倍（反向约 2 倍）。
+    不共用嵌入时 2·H·V；共用时 2·H·E（投影）+ 2·E·V；
+    自适应 softmax（cutoffs c_0 < c_1 < …，共 k 簇）：2·H·E（投影）+ 2·E·(c_0 + k)（头部）
+    + Σ_i s_i·(2·E·d_i + 2·d_i·n_i)，d_i = E // 4^(i+1) 是第 i 簇的维度，n_i 是簇里的字数，
+    s_i 是目标落在这簇的比例（cluster_shares；不给时按 1 算，即算出整个词表的概率，生成时就是这样）。
+    训练一步约为前向的 3 倍（反向约 2 倍）。
     """
     flops = 0.0
     for layer in range(num_layers):
         inputs = embed_dim if layer == 0 else hidden_dim
         flops += 2 * GATES[cell] * (inputs + hidden_dim) * hidden_dim
+    if adaptive_cutoffs:
+        bounds = [*adaptive_cutoffs, vocab_size]
+        shares = cluster_shares or [1.0] * len(adaptive_cutoffs)
+        flops += 2 * hidden_dim * embed_dim + 2 * embed_dim * (adaptive_cutoffs[0] + len(adaptive_cutoffs))
+        for i, share in enumerate(shares):
+            dim = embed_dim // 4 ** (i + 1)
+            flops += share * (2 * embed_dim * dim + 2 * dim * (bounds[i + 1] - bounds[i]))
+        return flops
     if tie_embeddings:
         return flops + 2 * hidden_dim * embed_dim + 2 * embed_dim * vocab_size
     return flops + 2 * hidden_dim * vocab_size

@@ -1,6 +1,7 @@
 """命令行写诗：python -m utils.poem_cli [选项]（make poem ARGS="选项" 调用它）。
 
 例：python -m utils.poem_cli --form 七绝 --acrostic 春江花月 --count 2
+    python -m utils.poem_cli --form 五律 --metre --rhyme 下平七阳   （合平仄谱，押平水韵“阳”韵）
 第一次运行时还没有检查点：先用默认预算训练一个（进度条给出剩余时间），存到 .cache/，以后直接读取。
 输入有误时在 stderr 打印一行中文说明（附英文），以非零状态退出。
 """
@@ -38,6 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="循环单元（默认 lstm；读已有检查点时取检查点里的）")
     p.add_argument("--form", choices=("五绝", "七绝", "五律", "七律"), help="体裁（保证字数、句数、标点）")
     p.add_argument("--acrostic", help="藏头字，每句第一个字依次是它们")
+    p.add_argument("--metre", action="store_true",
+                   help="合乎近体诗的平仄谱并押平水韵的平声韵（要同时给 --form）")
+    p.add_argument("--rhyme", help="韵部，如 下平七阳（或只写韵目：阳）；要同时给 --metre")
     p.add_argument("--first", default="", help="给定的首字或首句，如 白日依山尽，")
     p.add_argument("--temperature", type=float, default=0.8, help="温度，> 0（默认 0.8）")
     p.add_argument("--top-k", type=int, default=40, help="只在最可能的 k 个字里抽（默认 40）")
@@ -127,7 +131,8 @@ def run(args) -> None:
                                  f" (checkpoint name must end with {SUFFIX[args.framework]})")
             data = process_dataset()
             vocab = data.vocab
-            PoemPlan(vocab, args.first, args.acrostic, args.form)  # 先检查输入，免得训练完才报错
+            # 先检查输入，免得训练完才报错
+            PoemPlan(vocab, args.first, args.acrostic, args.form, args.metre, args.rhyme)
             print(f"还没有检查点：先训练一个 {cell} 模型（{args.steps} 步），之后直接读取"
                   f" (no checkpoint yet: training one)", file=sys.stderr)
             start = time.perf_counter()
@@ -138,8 +143,8 @@ def run(args) -> None:
         write = backend.writer(model, vocab)
         for i in range(args.count):
             seed = None if args.seed is None else args.seed + i
-            poem = write(prefix=args.first, acrostic=args.acrostic, form=args.form,
-                         temperature=args.temperature, top_k=args.top_k, seed=seed)
+            poem = write(prefix=args.first, acrostic=args.acrostic, form=args.form, metre=args.metre,
+                         rhyme=args.rhyme, temperature=args.temperature, top_k=args.top_k, seed=seed)
             print(("\n" if i else "") + format_poem(poem), flush=True)
     except backend.errors as e:
         raise UsageError(str(e)) from None
