@@ -15,7 +15,7 @@ COLAB_PYTHON ?= python3.13
 COLAB_VENV := .venv-colab
 UV_VERSION := 0.13.9
 
-.PHONY: setup lab test poem execute data clean-venv bench models check-python check-platforms test-colab diagrams
+.PHONY: setup lab test poem execute data clean-venv bench models check-python check-platforms test-colab diagrams bench-levers
 
 setup: $(STAMP)
 
@@ -64,8 +64,10 @@ execute: $(STAMP)
 	    --Exporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor "$$nb" || exit 1; \
 	done
 
+# 语料 poems.txt，以及格律用的古平仄表 tones.tsv 与平水韵表 pingshui.tsv（见 data/README.md）
 data: $(STAMP)
 	$(BIN)/python scripts/build_poems.py
+	$(BIN)/python scripts/build_metre.py
 
 clean-venv:
 	rm -rf $(VENV)
@@ -73,6 +75,10 @@ clean-venv:
 # 基准：速度表与“训练多久胜过 n-gram”表（本机空闲时约 30 分钟，结果在 .cache/bench/）
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
+
+# 杠杆表：线程、批大小、自适应 softmax、XLA 各自与合起来，两个框架各训练几分钟（结果在 .cache/bench/levers.json）
+bench-levers: $(STAMP)
+	$(BIN)/python scripts/benchmark.py levers
 
 # 训练第 08 章加载的 6 个模型（两个框架 × 三种循环单元），存在 .cache/models08/
 models: $(STAMP)

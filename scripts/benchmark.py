@@ -4,6 +4,7 @@
     python scripts/benchmark.py speed      # 只测速度
     python scripts/benchmark.py quality    # 只测达标时间
     python scripts/benchmark.py models     # 训练第 08 章加载的 6 个模型（make models）
+    python scripts/benchmark.py levers     # 杠杆表：每个提速办法单独试、再合起来试（make bench-levers）
 
 速度表：TensorFlow 与 PyTorch 各自的 SimpleRNN / LSTM / GRU（第 06、07 章的模型代码），
 训练每秒处理的字数、生成每秒写几首五绝，以及训练达到本机 float32 矩阵乘峰值的几成。
@@ -18,6 +19,11 @@
 （求值的时间不计入训练时间），第一次低于基线的时刻即“达标”；
 达标时和结束时各在测试集上求一次困惑度并报告。常见配方最多训练到课程配方达标时间的 3 倍
 或 60 分钟（取小者）：到那时还没达标，“至少快 3 倍”即成立，并报告它停在哪里。
+
+杠杆表：两个框架各自以课程配方为基线，一次只改一处（线程设置、批大小（学习率按 √ 倍放大）、
+自适应 softmax、TensorFlow 的 XLA 编译（批长度补到 16 的倍数，避免每种长度编译一次）），
+最后把赢的几处合起来。每种设置在一个新进程里训练 LEVER_MINUTES 分钟（只计训练时间），
+报告字/秒、占矩阵乘峰值的比例、第一次胜过 Kneser-Ney 基线（验证集）的时间，和到时的测试集困惑度。
 
 结果写到 .cache/bench/*.json（不进 git），并打印成 Markdown 表格。
 COURSE_FAST=1 时一切都很小，只用来检查脚本能跑通，数字没有意义。
@@ -70,7 +76,7 @@ class Runner:
     """把第 06 章（utils.tf_poems）或第 07 章（utils.torch_poems）的模型包成同一个接口。"""
 
     def __init__(self, framework: str, vocab_size: int, model: dict, learning_rate: float,
-                 clipnorm: float | None, decay_steps: int | None = None):
+                 clipnorm: float | None, decay_steps: int | None = None, jit_compile: bool = False):
         self.framework, self.config = framework, dict(model)
         if framework == "tf":
             from utils import tf_poems as lib
@@ -81,12 +87,14 @@ class Runner:
                 learning_rate = keras.optimizers.schedules.CosineDecay(
                     learning_rate, decay_steps, alpha=0.1)
             self.optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm)
-            self._step = lib.make_train_step(self.model, self.optimizer)
+            self._step = lib.make_train_step(self.model, self.optimizer, jit_compile=jit_compile)
         elif framework == "torch":
             import torch
 
             from utils import torch_poems as lib
 
+            if jit_compile:
+                raise ValueError("jit_compile 只用于 TensorFlow (jit_compile is TensorFlow only)")
             self.model = lib.build_model(vocab_size, **model)
             # eps 与第 07 章的 train 相同（Keras 的默认值）
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=learning_rate, eps=1e-7)
@@ -165,7 +173,11 @@ def batches(recipe: dict, seqs, epoch: int):
     """一遍训练数据的批次：课程配方按长度分桶；常见配方每首补齐 / 截断到 max_len 后随机分批。"""
     seqs = [s[:recipe["max_len"]] for s in seqs]
     if recipe["batching"] == "bucketed":
-        yield from iterate_batches(seqs, recipe["batch_size"], shuffle=True, seed=epoch)
+        multiple = recipe.get("length_multiple", 1)
+        for ids, lengths in iterate_batches(seqs, recipe["batch_size"], shuffle=True, seed=epoch):
+            # 长度补到 multiple 的倍数（+1 是 <bos>/<eos> 错开的那一位）：XLA 只需为少数几种长度编译
+            extra = -(ids.shape[1] - 1) % multiple
+            yield np.pad(ids, ((0, 0), (0, extra))), lengths
         return
     ids, lengths = pad_sequences(seqs, max_len=recipe["max_len"])
     order = np.random.default_rng(epoch).permutation(len(seqs))
@@ -244,22 +256,25 @@ def speed_markdown(result: dict) -> str:
 # ---------------------------------------------------------------- 达标时间
 
 def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EVAL_EVERY,
-         save_to: Path | None = None) -> dict:
-    """按 recipe 训练，每 eval_every 秒（训练时间）求一次验证集困惑度，低于 target 或到 cap_s 为止。"""
+         save_to: Path | None = None, stop_at_target: bool = True) -> dict:
+    """按 recipe 训练，每 eval_every 秒（训练时间）求一次验证集困惑度，低于 target 或到 cap_s 为止
+    （stop_at_target=False 时一直训练到 cap_s，记下第一次低于 target 的时刻）。"""
     from tqdm import tqdm
 
     seed_everything(0)
     runner = Runner(recipe["framework"], len(data.vocab), recipe["model"],
-                    recipe["learning_rate"], recipe["clipnorm"], recipe["decay_steps"])
-    clock, tokens, steps, epoch = 0.0, 0, 0, 0
+                    recipe["learning_rate"], recipe["clipnorm"], recipe["decay_steps"],
+                    recipe.get("jit_compile", False))
+    clock, tokens, positions, steps, epoch = 0.0, 0, 0, 0, 0
     curve, crossed = [], None
     bar = tqdm(total=round(cap_s), unit="秒", desc=recipe["name"], mininterval=5)
     next_eval = eval_every
     last = time.perf_counter()
-    while crossed is None and clock < cap_s:
+    while (crossed is None or not stop_at_target) and clock < cap_s:
         for ids, lengths in batches(recipe, data.train, epoch):
             runner.train_step(ids, lengths)
             tokens += int(lengths.sum()) - len(lengths)
+            positions += ids.shape[0] * (ids.shape[1] - 1)
             steps += 1
             now = time.perf_counter()
             clock += now - last
@@ -270,16 +285,17 @@ def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EV
                 curve.append(dict(minutes=clock / 60, steps=steps, tokens=tokens, valid_ppl=ppl))
                 bar.set_postfix(验证困惑度=f"{ppl:.1f}")
                 next_eval = clock + eval_every
-                if ppl < target:
+                if ppl < target and crossed is None:
                     crossed = curve[-1]
                 last = time.perf_counter()       # 求值的时间不计入训练时间
-                if crossed is not None or clock >= cap_s:
+                if (crossed is not None and stop_at_target) or clock >= cap_s:
                     break
         epoch += 1
     bar.close()
     result = dict(recipe=recipe, target_valid_ppl=target, cap_minutes=cap_s / 60, curve=curve,
                   crossed=crossed is not None, minutes=clock / 60,
-                  steps=steps, tokens=tokens,
+                  crossed_minutes=crossed and crossed["minutes"],
+                  steps=steps, tokens=tokens, positions=positions, tokens_per_s=tokens / clock,
                   epochs=epoch, valid_ppl=curve[-1]["valid_ppl"],
                   test_ppl=runner.perplexity(data.test))
     if save_to is not None:
@@ -321,6 +337,116 @@ def quality_markdown(result: dict) -> str:
         verdict = (f"常见配方用了 {ratio:.1f} 倍的时间达标" if common["crossed"] else
                    f"常见配方训练了 {ratio:.1f} 倍的时间仍未达标")
         lines += ["", verdict + "。"]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- 杠杆表
+
+LEVER_MINUTES = pick(6.0, 0.1)   # 每种设置训练多久（分钟，只计训练时间）
+# 一次只改课程配方的一处；键是命令行里用的名字
+LEVERS = {
+    "baseline": dict(name="基线（课程配方）"),
+    "threads": dict(name="线程：PyTorch 1 个 / TF 层内 2 层间 1"),
+    "batch128": dict(name="批 128（学习率 ×√2）", batch_size=128,
+                     learning_rate=COURSE["learning_rate"] * math.sqrt(2),
+                     decay_steps=COURSE["decay_steps"] // 2),
+    "adaptive": dict(name="自适应 softmax（1000, 3000）",
+                     model=dict(tie_embeddings=False, adaptive_cutoffs=pick([1000, 3000], [200, 1000]))),
+    "xla": dict(name="XLA 编译（长度补到 16 的倍数）", jit_compile=True, length_multiple=16),
+}
+LEVER_FRAMEWORKS = {"tf": ["threads", "batch128", "adaptive", "xla"],
+                    "torch": ["threads", "batch128", "adaptive"]}
+
+
+def lever_recipe(framework: str, names) -> dict:
+    """课程配方加上 names 里的改动（模型设置按键合并）。"""
+    recipe = {**COURSE, "framework": framework, "model": dict(COURSE["model"])}
+    for name in names:
+        change = {k: v for k, v in LEVERS[name].items() if k != "name"}
+        recipe["model"].update(change.pop("model", {}))
+        recipe.update(change)
+    recipe["name"] = " + ".join(LEVERS[n]["name"] for n in names) or LEVERS["baseline"]["name"]
+    return recipe
+
+
+def set_threads(framework: str, alternative: bool) -> dict:
+    """线程设置：默认（PyTorch 用全部核，TensorFlow 自己决定），或另一种。须在建模型之前调用。"""
+    if framework == "torch":
+        import torch
+
+        torch.set_num_threads(1 if alternative else torch.get_num_threads())
+        return dict(torch_threads=torch.get_num_threads())
+    from utils.settings import import_tensorflow
+
+    tf = import_tensorflow()
+    if alternative:
+        tf.config.threading.set_intra_op_parallelism_threads(2)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    return dict(intra_op=tf.config.threading.get_intra_op_parallelism_threads(),
+                inter_op=tf.config.threading.get_inter_op_parallelism_threads())
+
+
+def cluster_shares(data, cutoffs) -> list[float]:
+    """训练集的目标字（<bos> 之后）落在自适应 softmax 各簇里的比例。"""
+    targets = np.concatenate([np.asarray(s[1:]) for s in data.train])
+    bounds = [*cutoffs, len(data.vocab)]
+    return [float(np.mean((targets >= lo) & (targets < hi))) for lo, hi in zip(bounds, bounds[1:])]
+
+
+def lever_run(framework: str, names: list[str], data, minutes: float, target: float, peak: float) -> dict:
+    """一种设置（在它自己的进程里）：训练 minutes 分钟，返回速度、达标时间与测试集困惑度。"""
+    threads = set_threads(framework, "threads" in names)
+    recipe = lever_recipe(framework, names)
+    result = race(recipe, data, target, cap_s=60 * minutes, stop_at_target=False)
+    model = recipe["model"]
+    shares = cluster_shares(data, model["adaptive_cutoffs"]) if model.get("adaptive_cutoffs") else None
+    flops = 3 * forward_flops(len(data.vocab), **model, cluster_shares=shares) * result["positions"]
+    gflops = flops / (60 * result["minutes"]) / 1e9
+    return dict(result, levers=names, threads=threads, train_gflops=gflops, peak_share=gflops / peak)
+
+
+def measure_levers(data, minutes: float, target: float) -> dict:
+    """每个框架：基线、每个杠杆单独、再把胜过基线的杠杆合起来；每种设置一个新进程，依次运行。"""
+    import subprocess
+    import tempfile
+
+    peak = matmul_peak()
+    runs = []
+
+    def run(framework, names):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "result.json"
+            subprocess.run([sys.executable, __file__, "lever-run", "--framework", framework,
+                            "--levers", ",".join(names), "--minutes", str(minutes),
+                            "--target", str(target), "--peak", str(peak["peak"]), "--out", str(out)],
+                           check=True)
+            runs.append(json.loads(out.read_text(encoding="utf-8")))
+        r = runs[-1]
+        print(f"{FRAMEWORK_NAMES[framework]} {r['recipe']['name']}：{r['tokens_per_s']:,.0f} 字/秒，"
+              f"测试集困惑度 {r['test_ppl']:.1f}", flush=True)
+        return r
+
+    for framework, levers in LEVER_FRAMEWORKS.items():
+        base = run(framework, [])
+        wins = [name for name in levers if run(framework, [name])["test_ppl"] < base["test_ppl"]]
+        if len(wins) > 1:
+            run(framework, wins)
+    return dict(peak=peak, minutes=minutes, target_valid_ppl=target, runs=runs)
+
+
+def levers_markdown(result: dict) -> str:
+    lines = [f"每种设置训练 {result['minutes']:g} 分钟（只计训练时间）；达标线：Kneser-Ney 基线的验证集困惑度 "
+             f"{result['target_valid_ppl']:.1f}；矩阵乘峰值 {result['peak']['peak']:.1f} GFLOP/s", "",
+             "| 框架 | 设置 | 字/秒 | 相对基线 | 训练 GFLOP/s | 占峰值 | 胜过基线用时（分钟） | 测试集困惑度 |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    base = {}
+    for r in result["runs"]:
+        framework = r["recipe"]["framework"]
+        base.setdefault(framework, r["tokens_per_s"])
+        crossed = f"{r['crossed_minutes']:.1f}" if r["crossed"] else "未达标"
+        lines.append(f"| {FRAMEWORK_NAMES[framework]} | {r['recipe']['name']} | {r['tokens_per_s']:,.0f} | "
+                     f"{r['tokens_per_s'] / base[framework]:.2f}× | {r['train_gflops']:.1f} | "
+                     f"{r['peak_share']:.0%} | {crossed} | {r['test_ppl']:.1f} |")
     return "\n".join(lines)
 
 
@@ -385,13 +511,27 @@ def save(name: str, result: dict) -> Path:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", nargs="?", default="all", choices=["all", "speed", "quality",
-                                                                   "models"])
+    parser.add_argument("what", nargs="?", default="all",
+                        choices=["all", "speed", "quality", "models", "levers", "lever-run"])
     parser.add_argument("--seconds", type=float, default=pick(30.0, 2.0),
                         help="速度表里每个模型训练多少秒")
     parser.add_argument("--steps", type=int, default=pick(300, 5),
                         help="models：每个模型训练多少步")
+    parser.add_argument("--minutes", type=float, default=LEVER_MINUTES,
+                        help="levers：每种设置训练多少分钟")
+    # 以下几个只供 levers 启动的子进程（lever-run）使用
+    parser.add_argument("--framework", choices=FRAMEWORKS)
+    parser.add_argument("--levers", default="")
+    parser.add_argument("--target", type=float)
+    parser.add_argument("--peak", type=float)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    if args.what == "lever-run":
+        names = [n for n in args.levers.split(",") if n]
+        result = dict(machine=machine(), **lever_run(args.framework, names, load_data(), args.minutes,
+                                                     args.target, args.peak))
+        args.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+        return
     start = time.perf_counter()
     data = load_data()
     print(f"数据：训练 {len(data.train)} 首，验证 {len(data.valid)} 首，测试 {len(data.test)} 首，"
@@ -399,6 +539,15 @@ def main(argv=None) -> None:
     if args.what == "models":
         result = dict(machine=machine(), **train_models(data, args.steps))
         print("已保存：", save("models", result).name)
+        return
+    if args.what == "levers":
+        baselines = fit_baselines(data)
+        result = dict(machine=machine(), baselines=baselines,
+                      **measure_levers(data, args.minutes, baselines["best_valid_ppl"]))
+        result["machine_end"] = machine()
+        save("levers", result)
+        print("\n## 杠杆\n\n" + levers_markdown(result), flush=True)
+        print(f"\n共用时 {(time.perf_counter() - start) / 60:.1f} 分钟", flush=True)
         return
     if args.what != "models":
         threads = choose_torch_threads(data)

@@ -225,3 +225,38 @@ def test_choose_num_threads_picks_the_faster_and_leaves_the_model_alone():
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k])
     torch.set_num_threads(1)
+
+
+def test_forward_flops_of_the_adaptive_softmax_match_pytorchs_flop_counter():
+    """utils.metrics.forward_flops 的自适应 softmax 公式，与 PyTorch 数出的实际矩阵乘 FLOPs 相同。"""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from utils.metrics import forward_flops
+
+    config = dict(cell="lstm", embed_dim=16, hidden_dim=12, num_layers=1, adaptive_cutoffs=[8, 14])
+    model = build_model(len(VOCAB), device=CPU, **config)
+    h = torch.randn(50, 12)
+    labels = torch.from_numpy(np.random.default_rng(0).integers(0, len(VOCAB), 50))
+    shares = [float(((labels >= lo) & (labels < hi)).float().mean()) for lo, hi in [(8, 14), (14, len(VOCAB))]]
+    recurrent = forward_flops(len(VOCAB), **{**config, "adaptive_cutoffs": None, "tie_embeddings": False}) \
+        - 2 * 12 * len(VOCAB)  # 只留循环层
+    for targets, share in [(None, None), (labels, shares)]:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            p = model.projection(h)
+            model.adaptive.log_prob(p) if targets is None else model.adaptive(p, targets)
+        expected = forward_flops(len(VOCAB), tie_embeddings=False, cluster_shares=share, **config) - recurrent
+        assert counter.get_total_flops() == pytest.approx(50 * expected)
+
+
+def test_both_frameworks_write_metre_poems_through_gen(tf_poems):
+    """两个框架的 gen 都把 metre、rhyme 交给 utils.decoding：写出的诗押平水韵、合古平仄。"""
+    from utils.metre import ping_groups, tone_table
+    from utils.metrics import classical_rhymes, classical_tone_ok, poem_lines
+
+    big = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *tone_table()])
+    for model, lib in [(build_model(len(big), device=CPU, cell="gru", **SMALL), None),
+                       (tf_poems.build_model(len(big), cell="gru", **SMALL), tf_poems)]:
+        write = gen if lib is None else lib.gen
+        poem = write(model, big, form="五律", metre=True, rhyme="下平七阳", seed=0)
+        assert classical_rhymes(poem) and classical_tone_ok(poem), poem
+        assert all("下平七阳" in ping_groups(line[-1]) for line in poem_lines(poem)[1::2]), poem

@@ -62,6 +62,9 @@ class AdaptiveSoftmax(keras.layers.Layer):
 
     def __init__(self, vocab_size: int, cutoffs, input_dim: int, div_value: float = 4.0, **kwargs):
         super().__init__(**kwargs)
+        if list(cutoffs) != sorted(set(cutoffs)) or not 0 < cutoffs[0] or cutoffs[-1] >= vocab_size:
+            raise ValueError(f"cutoffs 须严格递增，且在 1 与词表大小 {vocab_size} 之间：{cutoffs}"
+                             f" (cutoffs must increase and lie inside the vocabulary)")
         self.vocab_size, self.cutoffs = vocab_size, list(cutoffs)
         self.input_dim, self.div_value = input_dim, div_value
         self.bounds = [*self.cutoffs, vocab_size]
@@ -221,15 +224,16 @@ def split_inputs(ids, lengths):
 
 # ---------------------------------------------------------------- 训练
 
-def make_train_step(model: myRNNModel, optimizer):
+def make_train_step(model: myRNNModel, optimizer, jit_compile: bool = False):
     """返回本模型专用的 train_one_step(ids, lengths) -> loss（tf.function）。
 
     input_signature 的批大小与长度都是 None：不同长度的批次共用一张计算图，不会反复追踪。
     优化器的变量（Adam 的一阶、二阶矩）事先建好，否则第一次调用时要多追踪一遍。
+    jit_compile=True 时用 XLA 编译：每种批形状编译一次，批长度种类要少（见 scripts/benchmark.py）。
     """
     optimizer.build(model.trainable_variables)
 
-    @tf.function(input_signature=[_IDS, _LENGTHS])
+    @tf.function(input_signature=[_IDS, _LENGTHS], jit_compile=jit_compile)
     def train_one_step(ids, lengths):
         inputs, labels, n = split_inputs(ids, lengths)
         with tf.GradientTape() as tape:
@@ -376,17 +380,19 @@ def make_step_fn(model: myRNNModel):
 
 
 def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | None = None,
-        form: str | None = None, temperature: float = 1.0, top_k: int | None = None,
-        top_p: float | None = None, max_len: int = 128, seed: int | None = None) -> str:
+        form: str | None = None, metre: bool = False, rhyme: str | None = None,
+        temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+        max_len: int = 128, seed: int | None = None) -> str:
     """写一首诗：从 <bos> 开始逐字采样到 <eos>（或 max_len）。
 
     prefix 给定开头（首字或首句），acrostic 藏头字，form 体裁（“五绝”“七律”等）；
+    metre=True 时合乎平仄谱并押平水韵（rhyme 可指定韵部，如“下平七阳”）；
     temperature、top_k、top_p 控制随机程度。规则见 utils.decoding.generate。
     """
     check_vocab_size(vocab, model.config)
     return generate(_cached(model, "step", make_step_fn), model.initial_state(1), vocab,
-                    prefix=prefix, acrostic=acrostic, form=form, temperature=temperature,
-                    top_k=top_k, top_p=top_p, max_len=max_len, rng=seed)
+                    prefix=prefix, acrostic=acrostic, form=form, metre=metre, rhyme=rhyme,
+                    temperature=temperature, top_k=top_k, top_p=top_p, max_len=max_len, rng=seed)
 
 
 # ---------------------------------------------------------------- 检查点

@@ -396,14 +396,15 @@ def make_step_fn(model: myRNNModel):
 
 
 def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | None = None,
-        form: str | None = None, temperature: float = 1.0, top_k: int | None = None,
-        top_p: float | None = None, max_len: int = 128, seed: int | None = None) -> str:
-    """写一首诗：从 <bos> 开始逐字采样到 <eos>（或 max_len）。参数与第 06 章的 gen 相同。"""
+        form: str | None = None, metre: bool = False, rhyme: str | None = None,
+        temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+        max_len: int = 128, seed: int | None = None) -> str:
+    """写一首诗：从 <bos> 开始逐字采样到 <eos>（或 max_len）。参数与第 06 章的 gen 相同（含格律约束 metre、rhyme）。"""
     check_vocab_size(vocab, model.config)
     model.eval()
     return generate(make_step_fn(model), None, vocab, prefix=prefix, acrostic=acrostic,
-                    form=form, temperature=temperature, top_k=top_k, top_p=top_p,
-                    max_len=max_len, rng=seed)
+                    form=form, metre=metre, rhyme=rhyme, temperature=temperature, top_k=top_k,
+                    top_p=top_p, max_len=max_len, rng=seed)
 
 
 # ---------------------------------------------------------------- 检查点
