@@ -1,0 +1,47 @@
+"""utils/poem_widget.py：按钮的回调直接调用（不需要浏览器），写出的诗合乎选择，输入有误时显示中文说明。"""
+import pytest
+import torch
+
+from utils.data import Vocab
+from utils.metrics import classical_rhymes, classical_tone_ok, poem_lines
+from utils.metre import tone_table
+from utils.poem_widget import PoemWriter
+from utils.torch_poems import build_model, gen
+
+VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *tone_table()])
+
+
+@pytest.fixture(scope="module")
+def writer():
+    torch.manual_seed(0)
+    model = build_model(len(VOCAB), device=torch.device("cpu"), cell="gru", embed_dim=8, hidden_dim=8,
+                        num_layers=1)
+    return PoemWriter(lambda **kw: gen(model, VOCAB, **kw), count=2)
+
+
+def poems_shown(writer):
+    return [p.split(">", 1)[1] for p in writer.output.value.split("</pre>") if p]
+
+
+def test_the_button_writes_poems_in_the_chosen_form(writer):
+    writer.form.value, writer.acrostic.value, writer.metre.value = "七绝", "春江花月", True
+    writer.on_click()
+    shown = poems_shown(writer)
+    assert len(shown) == 2
+    for poem in shown:
+        content = poem.replace("\n", "")
+        assert [line[0] for line in poem_lines(content)] == list("春江花月")
+        assert classical_rhymes(content) and classical_tone_ok(content), content
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(acrostic="春江花月夜"), "只有 4 句"),            # 藏头字多于句数
+    (dict(first="龘"), "不在词表"),                        # 字不在词表里
+    (dict(form="不限", metre=True), "格律约束要先定体裁"),
+])
+def test_bad_input_shows_the_same_message_as_the_command_line(writer, change, message):
+    writer.form.value, writer.acrostic.value, writer.first.value, writer.metre.value = "五绝", "", "", False
+    for name, value in change.items():
+        getattr(writer, name).value = value
+    writer.on_click()
+    assert message in writer.output.value and "Traceback" not in writer.output.value

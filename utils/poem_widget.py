@@ -1,0 +1,57 @@
+"""交互式写诗：在笔记本里选体裁、写藏头字或首句、拖动温度和 top-k、打开格律约束，按按钮就写诗。
+
+第 06、07 章末尾用它：PoemWriter(lambda **kw: gen(model, vocab, **kw))。只用 ipywidgets 的基本部件，
+JupyterLab 4（ipywidgets 8）和 Colab（ipywidgets 7.7.1）都能用。输入有误时在部件里显示与命令行
+（make poem）相同的中文说明，不打印 traceback。
+"""
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+from utils.checkpoints import CheckpointError
+from utils.decoding import DecodingError
+from utils.poem_cli import format_poem
+
+FORMS = ("不限", "五绝", "七绝", "五律", "七律")
+
+
+class PoemWriter:
+    """写诗小部件。write(**选项) -> 一首诗；选项与各章 gen 的参数相同。"""
+
+    def __init__(self, write: Callable[..., str], count: int = 2):
+        import ipywidgets as w
+
+        self.write, self.count = write, count
+        self.form = w.Dropdown(options=FORMS, value="五绝", description="体裁")
+        self.acrostic = w.Text(description="藏头字", placeholder="如 春江花月（每句第一个字）")
+        self.first = w.Text(description="开头", placeholder="首字或首句，如 白日依山尽，")
+        self.temperature = w.FloatSlider(value=0.8, min=0.1, max=1.5, step=0.05, description="温度")
+        self.top_k = w.IntSlider(value=40, min=1, max=200, description="top-k")
+        self.metre = w.Checkbox(value=False, description="格律：平仄与押韵（要选体裁）")
+        self.button = w.Button(description="写诗", button_style="primary")
+        self.output = w.HTML()
+        self.button.on_click(self.on_click)
+        self.widget = w.VBox([self.form, self.acrostic, self.first, self.temperature, self.top_k,
+                              self.metre, self.button, self.output])
+
+    def options(self) -> dict:
+        """部件上的选择 -> gen 的参数。"""
+        return dict(form=None if self.form.value == "不限" else self.form.value,
+                    acrostic=self.acrostic.value.strip() or None, prefix=self.first.value.strip(),
+                    metre=self.metre.value, temperature=self.temperature.value, top_k=self.top_k.value)
+
+    def on_click(self, _button=None) -> None:
+        """按钮的回调：写 count 首诗显示出来；输入有误时显示中文说明。"""
+        try:
+            poems = [self.write(**self.options()) for _ in range(self.count)]
+        except (DecodingError, CheckpointError) as error:
+            self.output.value = f'<p style="color:#b00020">{html.escape(str(error))}</p>'
+            return
+        self.output.value = "".join(f'<pre style="font-size:1.2em">{html.escape(format_poem(p))}</pre>'
+                                    for p in poems)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
