@@ -15,7 +15,7 @@ COLAB_PYTHON ?= python3.13
 COLAB_VENV := .venv-colab
 UV_VERSION := 0.13.9
 
-.PHONY: setup lab test poem execute data clean-venv bench models check-python check-platforms test-colab diagrams bench-levers
+.PHONY: setup lab test poem execute data clean-venv bench models check-python check-platforms test-colab diagrams bench-levers train-ddp
 
 setup: $(STAMP)
 
@@ -79,6 +79,11 @@ bench: $(STAMP)
 # 杠杆表：线程、批大小、自适应 softmax、XLA 各自与合起来，两个框架各训练几分钟（结果在 .cache/bench/levers.json）
 bench-levers: $(STAMP)
 	$(BIN)/python scripts/benchmark.py levers
+
+# 数据并行训练第 7 章的模型：make train-ddp NPROC=2（ARGS 传给 scripts/train_ddp.py，如 ARGS="--steps 300"）
+NPROC ?= 2
+train-ddp: $(STAMP)
+	$(BIN)/torchrun --standalone --nproc_per_node=$(NPROC) scripts/train_ddp.py $(ARGS)
 
 # 训练第 08 章加载的 6 个模型（两个框架 × 三种循环单元），存在 .cache/models08/
 models: $(STAMP)
