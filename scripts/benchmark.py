@@ -549,9 +549,8 @@ def main(argv=None) -> None:
         print("\n## 杠杆\n\n" + levers_markdown(result), flush=True)
         print(f"\n共用时 {(time.perf_counter() - start) / 60:.1f} 分钟", flush=True)
         return
-    if args.what != "models":
-        threads = choose_torch_threads(data)
-        print(f"PyTorch 线程数：试训练 {threads}，选用 {max(threads, key=threads.get)}", flush=True)
+    threads = choose_torch_threads(data)
+    print(f"PyTorch 线程数：试训练 {threads}，选用 {max(threads, key=threads.get)}", flush=True)
     if args.what in ("all", "speed"):
         result = dict(machine=machine(), torch_thread_trial=threads,
                       **measure_speed(data, args.seconds, pick(20, 2)))
