@@ -15,7 +15,7 @@ COLAB_PYTHON ?= python3.13
 COLAB_VENV := .venv-colab
 UV_VERSION := 0.13.9
 
-.PHONY: setup lab test poem execute data clean-venv bench models check-python check-platforms test-colab diagrams bench-levers train-ddp
+.PHONY: setup lab test poem execute data clean-venv bench check-python check-platforms test-colab diagrams bench-levers train-ddp bench-ddp
 
 setup: $(STAMP)
 
@@ -85,9 +85,10 @@ NPROC ?= 2
 train-ddp: $(STAMP)
 	$(BIN)/torchrun --standalone --nproc_per_node=$(NPROC) scripts/train_ddp.py $(ARGS)
 
-# 训练第 08 章加载的 6 个模型（两个框架 × 三种循环单元），存在 .cache/models08/
-models: $(STAMP)
-	$(BIN)/python scripts/benchmark.py models
+# 1 个进程 × 全部核 对 每核 1 个进程：每秒字数、全归约占的时间、训练多久胜过 4-gram（第 10 章；本机约 15 分钟）
+bench-ddp: $(STAMP)
+	$(BIN)/python scripts/bench_ddp.py $(ARGS)
+
 
 # 把 notebooks/diagrams/*.mmd 画成图片嵌进笔记本（要 Chromium 与 npm；源文件没变的跳过，ARGS=--force 全部重画）
 diagrams: $(STAMP)

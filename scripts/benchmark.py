@@ -3,7 +3,6 @@
     python scripts/benchmark.py            # 速度表 + 达标时间表（make bench）
     python scripts/benchmark.py speed      # 只测速度
     python scripts/benchmark.py quality    # 只测达标时间
-    python scripts/benchmark.py models     # 训练第 08 章加载的 6 个模型（make models）
     python scripts/benchmark.py levers     # 杠杆表：每个提速办法单独试、再合起来试（make bench-levers）
 
 速度表：TensorFlow 与 PyTorch 各自的 SimpleRNN / LSTM / GRU（第 06、07 章的模型代码），
@@ -11,7 +10,7 @@
 峰值在同一次运行里用大矩阵乘（NumPy 与 PyTorch 取较快者）实测。
 训练的浮点运算按“前向矩阵乘的 3 倍”估计（反向约为前向的 2 倍，嵌入查表不计）：
     每个位置的前向 FLOPs = Σ_层 2·门数·(输入维 + H)·H  +  输出层
-    输出层：不共用嵌入时 2·H·V；共用时 2·H·E（投影）+ 2·E·V
+    输出层：不共用嵌入时 2·H·V；共用时 2·H·E（投影）+ 2·E·V；自适应 softmax 见 utils.metrics.forward_flops
 位置数按批次实际算过的格子（含补齐）计；“字/秒”只数真实的字（<bos> 之后，含 <eos>）。
 
 达标时间表：先在训练集上拟合 1–4 阶字 n-gram（折扣在验证集上调），取验证集困惑度最低者为基线；
@@ -20,7 +19,7 @@
 达标时和结束时各在测试集上求一次困惑度并报告。常见配方最多训练到课程配方达标时间的 3 倍
 或 60 分钟（取小者）：到那时还没达标，“至少快 3 倍”即成立，并报告它停在哪里。
 
-杠杆表：两个框架各自以课程配方为基线，一次只改一处（线程设置、批大小（学习率按 √ 倍放大）、
+杠杆表：两个框架各自以换用自适应 softmax 之前的课程配方（共享嵌入）为基线，一次只改一处（线程设置、批大小（学习率按 √ 倍放大）、
 自适应 softmax、TensorFlow 的 XLA 编译（批长度补到 16 的倍数，避免每种长度编译一次）），
 最后把赢的几处合起来。每种设置在一个新进程里训练 LEVER_MINUTES 分钟（只计训练时间），
 报告字/秒、占矩阵乘峰值的比例、第一次胜过 Kneser-Ney 基线（验证集）的时间，和到时的测试集困惑度。
@@ -45,22 +44,25 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.data import iterate_batches, pad_sequences, process_dataset  # noqa: E402
-from utils.metrics import NGramModel, forward_flops, matmul_gflops  # noqa: E402
+from utils.metrics import NGramModel, cluster_shares, forward_flops, matmul_gflops  # noqa: E402
 from utils.settings import CACHE_DIR, FAST, pick, seed_everything  # noqa: E402
 
 BENCH_DIR = CACHE_DIR / "bench"
-MODEL_DIR = CACHE_DIR / ("models08_fast" if FAST else "models08")
 CELLS = ("simple", "lstm", "gru")
 CELL_NAMES = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 FRAMEWORKS = ("tf", "torch")
 FRAMEWORK_NAMES = {"tf": "TensorFlow", "torch": "PyTorch"}
 
-# 课程配方：第 06 章的做法——长度相近的诗一批（只补齐到本批最长）、输入输出共用嵌入，
-# 学习率在 2100 步（第 06、07 章的完整预算）内按余弦从 3e-3 降到 3e-4，之后保持
+# 课程配方：第 06、07 章的做法——长度相近的诗一批（只补齐到本批最长）、自适应 softmax 的输出层，
+# 学习率在 2100 步（第 07 章的完整预算）内按余弦从 3e-3 降到 3e-4，之后保持
+ADAPTIVE_CUTOFFS = pick([1000, 3000], [200, 1000])
 COURSE = dict(name="课程配方", framework="torch", batching="bucketed", batch_size=64,
               learning_rate=3e-3, decay_steps=2100, clipnorm=5.0, max_len=200,
               model=dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2,
-                         tie_embeddings=True))
+                         adaptive_cutoffs=ADAPTIVE_CUTOFFS))
+# 杠杆表的基线：换成自适应 softmax 之前的课程配方（输出层与输入共用嵌入）
+TIED_COURSE = dict(COURSE, name="基线（共享嵌入的课程配方）",
+                   model=dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2, tie_embeddings=True))
 # 常见配方：流行的 PyTorch 书中写诗一章的做法——每首诗补齐 / 截断到 125 个编号，不共用嵌入
 COMMON = dict(name="常见配方", framework="torch", batching="padded", batch_size=128,
               learning_rate=1e-3, decay_steps=None, clipnorm=None, max_len=125,
@@ -143,9 +145,12 @@ class Runner:
     def save(self, vocab, path: Path) -> Path:
         return self.lib.save_checkpoint(self.model, vocab, path)
 
-    def forward_flops(self, vocab_size: int) -> float:
-        """每个位置前向的矩阵乘 FLOPs（公式见 utils.metrics.forward_flops）。"""
-        return forward_flops(vocab_size, **self.config)
+    def forward_flops(self, data) -> float:
+        """训练时每个位置前向的矩阵乘 FLOPs（公式见 utils.metrics.forward_flops；
+        自适应 softmax 的每一簇按训练集里目标落在这簇的比例计）。"""
+        cutoffs = self.config.get("adaptive_cutoffs")
+        shares = cluster_shares(data.train, cutoffs, len(data.vocab)) if cutoffs else None
+        return forward_flops(len(data.vocab), **self.config, cluster_shares=shares)
 
 
 # ---------------------------------------------------------------- 数据与基线
@@ -233,11 +238,11 @@ def measure_speed(data, seconds: float, gen_count: int) -> dict:
             start = time.perf_counter()
             runner.poems(data.vocab, gen_count, seed=1)
             gen_s = time.perf_counter() - start
-            flops = 3 * runner.forward_flops(V) * positions / train_s
+            flops = 3 * runner.forward_flops(data) * positions / train_s
             rows.append(dict(framework=framework, cell=cell, steps=steps, seconds=train_s,
                              tokens_per_s=tokens / train_s, padding=1 - tokens / positions,
                              train_gflops=flops / 1e9, peak_share=flops / 1e9 / peak["peak"],
-                             forward_flops_per_position=runner.forward_flops(V),
+                             forward_flops_per_position=runner.forward_flops(data),
                              poems_per_s=gen_count / gen_s))
     return dict(peak=peak, recipe=recipe, rows=rows)
 
@@ -347,13 +352,13 @@ def quality_markdown(result: dict) -> str:
 LEVER_MINUTES = pick(6.0, 0.1)   # 每种设置训练多久（分钟，只计训练时间）
 # 一次只改课程配方的一处；键是命令行里用的名字
 LEVERS = {
-    "baseline": dict(name="基线（课程配方）"),
+    "baseline": dict(name=TIED_COURSE["name"]),
     "threads": dict(name="线程：PyTorch 1 个 / TF 层内 2 层间 1"),
     "batch128": dict(name="批 128（学习率 ×√2）", batch_size=128,
-                     learning_rate=COURSE["learning_rate"] * math.sqrt(2),
-                     decay_steps=COURSE["decay_steps"] // 2),
+                     learning_rate=TIED_COURSE["learning_rate"] * math.sqrt(2),
+                     decay_steps=TIED_COURSE["decay_steps"] // 2),
     "adaptive": dict(name="自适应 softmax（1000, 3000）",
-                     model=dict(tie_embeddings=False, adaptive_cutoffs=pick([1000, 3000], [200, 1000]))),
+                     model=dict(tie_embeddings=False, adaptive_cutoffs=ADAPTIVE_CUTOFFS)),
     "xla": dict(name="XLA 编译（长度补到 16 的倍数）", jit_compile=True, length_multiple=16),
 }
 LEVER_FRAMEWORKS = {"tf": ["threads", "batch128", "adaptive", "xla"],
@@ -361,8 +366,8 @@ LEVER_FRAMEWORKS = {"tf": ["threads", "batch128", "adaptive", "xla"],
 
 
 def lever_recipe(framework: str, names) -> dict:
-    """课程配方加上 names 里的改动（模型设置按键合并）。"""
-    recipe = {**COURSE, "framework": framework, "model": dict(COURSE["model"])}
+    """杠杆表的基线（共享嵌入的课程配方）加上 names 里的改动（模型设置按键合并）。"""
+    recipe = {**TIED_COURSE, "framework": framework, "model": dict(TIED_COURSE["model"])}
     for name in names:
         change = {k: v for k, v in LEVERS[name].items() if k != "name"}
         recipe["model"].update(change.pop("model", {}))
@@ -388,20 +393,14 @@ def set_threads(framework: str, alternative: bool) -> dict:
                 inter_op=tf.config.threading.get_inter_op_parallelism_threads())
 
 
-def cluster_shares(data, cutoffs) -> list[float]:
-    """训练集的目标字（<bos> 之后）落在自适应 softmax 各簇里的比例。"""
-    targets = np.concatenate([np.asarray(s[1:]) for s in data.train])
-    bounds = [*cutoffs, len(data.vocab)]
-    return [float(np.mean((targets >= lo) & (targets < hi))) for lo, hi in zip(bounds, bounds[1:])]
-
-
 def lever_run(framework: str, names: list[str], data, minutes: float, target: float, peak: float) -> dict:
     """一种设置（在它自己的进程里）：训练 minutes 分钟，返回速度、达标时间与测试集困惑度。"""
     threads = set_threads(framework, "threads" in names)
     recipe = lever_recipe(framework, names)
     result = race(recipe, data, target, cap_s=60 * minutes, stop_at_target=False)
     model = recipe["model"]
-    shares = cluster_shares(data, model["adaptive_cutoffs"]) if model.get("adaptive_cutoffs") else None
+    shares = (cluster_shares(data.train, model["adaptive_cutoffs"], len(data.vocab))
+              if model.get("adaptive_cutoffs") else None)
     flops = 3 * forward_flops(len(data.vocab), **model, cluster_shares=shares) * result["positions"]
     gflops = flops / (60 * result["minutes"]) / 1e9
     return dict(result, levers=names, threads=threads, train_gflops=gflops, peak_share=gflops / peak)
@@ -452,37 +451,6 @@ def levers_markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- 第 08 章的模型
-
-def model_path(framework: str, cell: str) -> Path:
-    suffix = ".weights.h5" if framework == "tf" else ".pt"
-    return MODEL_DIR / f"{framework}_{cell}{suffix}"
-
-
-def train_models(data, steps: int) -> dict:
-    """用课程配方（分桶、共用嵌入）把两个框架的三种单元各训练 steps 步，存进 .cache/models08/。"""
-    import importlib
-
-    recipe, out = COURSE, {}
-    for framework in FRAMEWORKS:
-        lib = importlib.import_module("utils.tf_poems" if framework == "tf" else "utils.torch_poems")
-        for cell in CELLS:
-            seed_everything(0)
-            print(f"== {FRAMEWORK_NAMES[framework]} {CELL_NAMES[cell]}：{steps} 步", flush=True)
-            model = lib.build_model(len(data.vocab), **{**recipe["model"], "cell": cell})
-            history = lib.train(model, data.train, data.valid, epochs=math.ceil(
-                steps / math.ceil(len(data.train) / recipe["batch_size"])), max_steps=steps,
-                batch_size=recipe["batch_size"], learning_rate=recipe["learning_rate"],
-                clipnorm=recipe["clipnorm"], max_len=recipe["max_len"])
-            path = lib.save_checkpoint(model, data.vocab, model_path(framework, cell))
-            out[f"{framework}_{cell}"] = dict(framework=framework, cell=cell,
-                                              path=str(path.relative_to(CACHE_DIR)),
-                                              steps=steps, seconds=history["seconds"],
-                                              tokens=history["tokens"],
-                                              valid_ppl=history["valid_ppl"][-1])
-    return dict(recipe=recipe, models=out)
-
-
 # ---------------------------------------------------------------- 入口
 
 def choose_torch_threads(data) -> dict:
@@ -521,11 +489,9 @@ def report(name: str, title: str, markdown, result: dict) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", nargs="?", default="all",
-                        choices=["all", "speed", "quality", "models", "levers", "lever-run"])
+                        choices=["all", "speed", "quality", "levers", "lever-run"])
     parser.add_argument("--seconds", type=float, default=pick(30.0, 2.0),
                         help="速度表里每个模型训练多少秒")
-    parser.add_argument("--steps", type=int, default=pick(300, 5),
-                        help="models：每个模型训练多少步")
     parser.add_argument("--minutes", type=float, default=LEVER_MINUTES,
                         help="levers：每种设置训练多少分钟")
     # 以下几个只供 levers 启动的子进程（lever-run）使用
@@ -545,10 +511,6 @@ def main(argv=None) -> None:
     data = load_data()
     print(f"数据：训练 {len(data.train)} 首，验证 {len(data.valid)} 首，测试 {len(data.test)} 首，"
           f"词表 {len(data.vocab)} 个", flush=True)
-    if args.what == "models":
-        result = dict(machine=machine(), **train_models(data, args.steps))
-        print("已保存：", save("models", result).name)
-        return
     if args.what == "levers":
         baselines = fit_baselines(data)
         report("levers", "杠杆", levers_markdown, dict(

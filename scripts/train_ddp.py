@@ -16,10 +16,14 @@
 所以 torchrun --max-restarts=K 在某个进程死掉后重启全部进程，训练从上一个检查点接着走。
 训练完 0 号进程把模型存成第 7 章的检查点格式（--checkpoint，make poem --checkpoint 能直接读）。
 每个进程的日志写到 --log-dir/rank<r>.log；Ctrl-C 时各进程退出进程组后再结束。
+
+--eval-every K --target-ppl P：每 K 步由 0 号进程求验证集困惑度，第一次低于 P 就停（scripts/bench_ddp.py 用它量“多久胜过 4-gram”）；
+--bench-steps K：只测速（照常全归约、不全归约各计时 K 步），不存任何东西。
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -35,12 +39,9 @@ from torch.nn.parallel import DistributedDataParallel
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils import torch_poems  # noqa: E402
+from utils.course_models import MODEL  # noqa: E402  （第 7 章的模型：自适应 softmax 的两层 LSTM）
 from utils.data import iterate_batches, process_dataset  # noqa: E402
 from utils.settings import CACHE_DIR  # noqa: E402
-
-# 第 7 章的模型与训练设置
-MODEL = dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2, tie_embeddings=True)
-
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="数据并行训练第 7 章的写诗模型（用 torchrun 启动）")
@@ -56,6 +57,10 @@ def parse_args(argv=None):
     p.add_argument("--checkpoint", type=Path, default=CACHE_DIR / "ddp" / "poem_torch_lstm.pt",
                    help="训练完保存的第 7 章格式检查点")
     p.add_argument("--log-dir", type=Path, default=CACHE_DIR / "ddp" / "logs")
+    p.add_argument("--eval-every", type=int, help="每隔多少步由 0 号进程求一次验证集困惑度（求值时间不计入训练时间）")
+    p.add_argument("--target-ppl", type=float, help="验证集困惑度第一次低于它就停止训练")
+    p.add_argument("--bench-steps", type=int,
+                   help="测速：先热身，再计时这么多步（照常全归约），再计时同样多步不做梯度全归约（no_sync），打印后退出")
     return p.parse_args(argv)
 
 
@@ -93,7 +98,10 @@ class BatchLoss(torch.nn.Module):
         self.model = model
 
     def forward(self, inputs, labels, n):
-        return torch_poems.model_loss(self.model, inputs, labels, n)[0]
+        loss = torch_poems.model_loss(self.model, inputs, labels, n)[0]
+        # 自适应 softmax 只算本进程的字所在的簇：这一步本进程没有某一簇的字，那一簇的参数就不在计算图里，
+        # 而 DDP 要每个进程每一步都给每个参数一个梯度。加上 0 × 全部参数之和：损失不变，没用到的参数得到 0 梯度。
+        return loss + 0.0 * sum(p.sum() for p in self.model.parameters())
 
 
 def local_loss(ddp, ids, lengths, rank: int, world: int, device):
@@ -149,19 +157,46 @@ def train(args) -> dict:
                              schedule=schedule.state_dict(), progress=progress,
                              rng=torch.get_rng_state()), args.state)
 
-    last_save, start = time.monotonic(), time.monotonic()
+    def step(ids, lengths, sync=True) -> float:
+        """训练一步，返回全局批的平均损失。sync=False 只在测速时用：不做梯度的全归约。"""
+        with (contextlib.nullcontext() if sync else ddp.no_sync()):
+            loss = local_loss(ddp, ids, lengths, rank, world, device)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # DDP 在这里把各进程的梯度全归约（取平均），与反向传播重叠进行
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        schedule.step()
+        total = loss.detach().clone()
+        dist.all_reduce(total)  # 全局批的平均损失 × N，只用来记日志
+        return float(total) / world
+
+    if args.bench_steps:
+        return bench(step, global_batches(seqs, args.batch_size, 0), args.bench_steps, model, world, say)
+
+    def validate() -> bool:
+        """0 号进程求验证集困惑度，告诉所有进程是否已低于 --target-ppl。"""
+        reached = torch.zeros(1)
+        if rank == 0:
+            ppl = math.exp(torch_poems.evaluate(model, data.valid))
+            progress["evals"].append(dict(step=progress["step"], seconds=progress["train_seconds"],
+                                          tokens=progress["tokens"], valid_ppl=ppl))
+            say(f"第 {progress['step']} 步 验证集困惑度 {ppl:.1f}（训练了 {progress['train_seconds']:.0f} 秒）")
+            reached[0] = args.target_ppl is not None and ppl < args.target_ppl
+        dist.broadcast(reached, 0)
+        return bool(reached[0])
+
+    last_save = time.monotonic()
+    progress.setdefault("train_seconds", 0.0)
+    progress.setdefault("tokens", 0)
+    progress.setdefault("evals", [])
     while progress["step"] < args.steps:
         batches = global_batches(seqs, args.batch_size, progress["epoch"])
         while progress["batch"] < len(batches) and progress["step"] < args.steps:
-            loss = local_loss(ddp, *batches[progress["batch"]], rank, world, device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # DDP 在这里把各进程的梯度全归约（取平均）
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
-            schedule.step()
-            total = loss.detach().clone()
-            dist.all_reduce(total)  # 全局批的平均损失 × N，只用来记日志
-            progress["losses"].append(float(total) / world)
+            ids, lengths = batches[progress["batch"]]
+            started = time.perf_counter()
+            progress["losses"].append(step(ids, lengths))
+            progress["train_seconds"] += time.perf_counter() - started
+            progress["tokens"] += int((lengths - 1).sum())
             progress["step"] += 1
             progress["batch"] += 1
             say(f"第 {progress['step']} 步 损失 {progress['losses'][-1]:.4f}")
@@ -169,14 +204,38 @@ def train(args) -> dict:
             if every_steps or time.monotonic() - last_save > args.save_every:
                 save_state()
                 last_save = time.monotonic()
+            if args.eval_every and progress["step"] % args.eval_every == 0 and validate():
+                progress["steps_target"] = progress["step"]
+                args.steps = progress["step"]  # 达标：停止
         if progress["batch"] >= len(batches):
             progress["epoch"], progress["batch"] = progress["epoch"] + 1, 0
     save_state()
     if rank == 0:
         torch_poems.save_checkpoint(model, data.vocab, args.checkpoint)
-        say(f"完成 {progress['step']} 步，用时 {time.monotonic() - start:.1f} 秒，检查点 {args.checkpoint.name}")
+        say(f"完成 {progress['step']} 步，训练用时 {progress['train_seconds']:.1f} 秒，检查点 {args.checkpoint.name}")
     dist.barrier()
     return progress
+
+
+def bench(step, batches, k: int, model, world: int, say) -> dict:
+    """先热身 3 步，再用同样的 k 个全局批各计时一次：照常全归约、不全归约（no_sync）。"""
+    for ids, lengths in batches[:3]:
+        step(ids, lengths)
+    timed = batches[3:3 + k]
+    tokens = sum(int((lengths - 1).sum()) for _, lengths in timed)
+    seconds = {}
+    for sync in (True, False):
+        dist.barrier()
+        started = time.perf_counter()
+        for ids, lengths in timed:
+            step(ids, lengths, sync=sync)
+        seconds[sync] = time.perf_counter() - started
+    result = dict(processes=world, threads=torch.get_num_threads(), steps=len(timed), tokens=tokens,
+                  tokens_per_s=tokens / seconds[True], tokens_per_s_no_sync=tokens / seconds[False],
+                  allreduce_share=1 - seconds[False] / seconds[True],
+                  gradient_bytes=4 * sum(p.numel() for p in model.parameters()))
+    say(f"测速：{json.dumps(result)}")
+    return result
 
 
 def main(argv=None) -> int:
@@ -190,7 +249,12 @@ def main(argv=None) -> int:
         if dist.is_initialized():
             dist.destroy_process_group()
     if os.environ.get("RANK", "0") == "0":
-        print(json.dumps(dict(steps=progress["step"], final_loss=progress["losses"][-1])))
+        if args.bench_steps:
+            print(json.dumps(progress))
+        else:
+            print(json.dumps(dict(steps=progress["step"], final_loss=progress["losses"][-1],
+                                  train_seconds=progress["train_seconds"], tokens=progress["tokens"],
+                                  evals=progress["evals"], steps_target=progress.get("steps_target"))))
     return 0
 
 

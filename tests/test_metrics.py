@@ -7,7 +7,7 @@ import pytest
 
 from utils.data import Vocab, poem_form
 from utils.metrics import (NGramModel, classical_rhymes, classical_tone_checks, classical_tone_ok,
-                           classical_tones, copied_share, count_tokens, distinct_n, forward_flops,
+                           classical_tones, cluster_shares, copied_share, count_tokens, distinct_n, forward_flops,
                            is_well_formed, line_set, matmul_gflops, metre_rates, perplexity,
                            poem_lines, poem_report, rhyme_group, rhymes, shuffled_lines,
                            tone_checks, tone_ok, tones)
@@ -193,7 +193,7 @@ def test_copied_share_counts_verbatim_lines():
 def test_poem_report_on_real_and_broken_poems():
     report = poem_report(RHYMING + ["不是一首诗"], line_set([JINGYESI]))
     assert report["合体裁"] == pytest.approx(6 / 7)
-    assert report["押韵"] == pytest.approx(6 / 7)
+    assert report["押韵"] == pytest.approx(5 / 7)   # 平水韵：《春晓》押的是仄声韵（晓、鸟、少），不算
     assert report["抄训练集诗句"] == pytest.approx(4 / 29)          # 28 + 1 句里抄了 4 句
     with pytest.raises(ValueError, match="没有诗"):
         poem_report([])
@@ -207,6 +207,12 @@ def test_forward_flops_by_hand():
                          tie_embeddings=False) == 352
     # LSTM 两层：2·4·(4+8)·8 + 2·4·(8+8)·8 = 768 + 1024；共用嵌入：投影 2·8·4 + 输出 2·4·10
     assert forward_flops(10, "lstm", 4, 8, 2, tie_embeddings=True) == 768 + 1024 + 64 + 80
+
+
+def test_cluster_shares_count_the_targets_after_bos():
+    # 目标是 <bos>（编号 2）之后的编号：5 1 7 9 | 3 8；头部 < 4，第 0 簇 [4, 8)，第 1 簇 [8, 10)
+    seqs = [[2, 5, 1, 7, 9], [2, 3, 8]]
+    assert cluster_shares(seqs, [4, 8], 10) == [2 / 6, 2 / 6]
 
 
 def test_matmul_gflops_counts_two_n_cubed_flops():

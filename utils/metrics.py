@@ -375,15 +375,15 @@ def copied_share(texts: Iterable[str], known_lines: set[str]) -> float:
 
 
 def poem_report(texts: Sequence[str], known_lines: set[str] | None = None) -> dict[str, float]:
-    """一组诗的各项比例：合体裁、押韵、平仄（合体裁的诗里）、distinct-1/2、抄袭率。"""
+    """一组诗的各项比例：合体裁、押韵（平水韵）、平仄（古平仄四条，只看合体裁的诗）、distinct-1/2、抄袭率。"""
     texts = list(texts)
     if not texts:
         raise ValueError("没有诗可以评价 (no poems to evaluate)")
     formed = [t for t in texts if is_well_formed(t)]
     report = {
         "合体裁": len(formed) / len(texts),
-        "押韵": float(np.mean([rhymes(t) for t in texts])),
-        "平仄（合体裁者）": float(np.mean([tone_ok(t) for t in formed])) if formed else 0.0,
+        "押韵": float(np.mean([classical_rhymes(t) for t in texts])),
+        "平仄（合体裁者）": float(np.mean([classical_tone_ok(t) for t in formed])) if formed else 0.0,
         "distinct-1": distinct_n(texts, 1),
         "distinct-2": distinct_n(texts, 2),
     }
@@ -395,6 +395,16 @@ def poem_report(texts: Sequence[str], known_lines: set[str] | None = None) -> di
 # ---------------------------------------------------------------- 计算量
 
 GATES = {"simple": 1, "lstm": 4, "gru": 3}
+
+
+def cluster_shares(seqs, cutoffs, vocab_size: int) -> list[float]:
+    """要预测的字（每首诗 <bos> 之后的编号）落在自适应 softmax 各尾簇里的比例。
+
+    词表按字频排序，编号 < cutoffs[0] 的在头部；第 i 簇是 [cutoffs[i], cutoffs[i+1])，最后一簇到 vocab_size。
+    """
+    targets = np.concatenate([np.asarray(s[1:]) for s in seqs])
+    bounds = [*cutoffs, vocab_size]
+    return [float(np.mean((targets >= lo) & (targets < hi))) for lo, hi in zip(bounds, bounds[1:])]
 
 
 def forward_flops(vocab_size: int, cell: str, embed_dim: int, hidden_dim: int, num_layers: int,

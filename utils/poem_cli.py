@@ -15,11 +15,10 @@ from pathlib import Path
 
 from utils.data import CorpusError, process_dataset
 from utils.decoding import DecodingError, PoemPlan, check_sampling
+from utils.course_models import MODEL, TRAIN  # 与第 06、07 章的主模型相同
 from utils.settings import CACHE_DIR, REPO_ROOT
 
 DEFAULT_STEPS = 1200  # 没有检查点时训练的步数（每步 64 首诗，约全部训练集的两遍）
-MODEL = dict(embed_dim=128, hidden_dim=256, num_layers=2, tie_embeddings=True)
-TRAIN = dict(batch_size=64, learning_rate=3e-3, max_len=200)
 SUFFIX = {"torch": ".pt", "tf": ".weights.h5"}
 
 
@@ -73,7 +72,7 @@ class TorchBackend:
         return self.lib.load_checkpoint(path)
 
     def train(self, data, cell, steps):
-        model = self.lib.build_model(len(data.vocab), cell=cell, **MODEL)
+        model = self.lib.build_model(len(data.vocab), **dict(MODEL, cell=cell))
         if steps >= 50:  # 试线程数要花几步的时间，训练很短时不值得
             self.lib.choose_num_threads(model, data.train)
         self.lib.train(model, data.train, max_steps=steps, **TRAIN)
@@ -98,7 +97,7 @@ class TfBackend:
         return self.lib.load_checkpoint(path)
 
     def train(self, data, cell, steps):
-        model = self.lib.build_model(len(data.vocab), cell=cell, **MODEL)
+        model = self.lib.build_model(len(data.vocab), **dict(MODEL, cell=cell))
         self.lib.train(model, data.train, max_steps=steps, **TRAIN)
         return model
 
