@@ -122,3 +122,16 @@ def test_every_colab_link_points_into_this_repository():
     assert len(links) >= 2 * len(NOTEBOOKS)
     wrong = [(name, link) for name, link in links if not link.startswith(COLAB)]
     assert not wrong, wrong
+
+
+def test_the_prose_uses_the_glossary_words():
+    """README 的术语表：正文（markdown 单元与 README）里不用它列出的另一种说法。"""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "## 术语表" in readme
+    avoid = {"隐藏状态": "隐状态", "共用嵌入": "共享嵌入", "本机": "作者的测试机"}
+    texts = {"README.md": readme.split("## 术语表")[0] + readme.split("## 术语表")[1].split("\n## ", 1)[1]}
+    for nb in NOTEBOOKS:
+        texts[nb.name] = "\n".join(text(c) for c in cells(nb) if c["cell_type"] == "markdown")
+    found = [(name, word) for name, t in texts.items() for word in avoid if word in t]
+    found += [(name, m) for name, t in texts.items() for m in re.findall(r"第 0\d[^章]{0,12}章", t)]
+    assert not found, f"请改用术语表里的说法：{found}"
