@@ -145,12 +145,13 @@ class Runner:
     def save(self, vocab, path: Path) -> Path:
         return self.lib.save_checkpoint(self.model, vocab, path)
 
-    def forward_flops(self, data) -> float:
-        """训练时每个位置前向的矩阵乘 FLOPs（公式见 utils.metrics.forward_flops；
-        自适应 softmax 的每一簇按训练集里目标落在这簇的比例计）。"""
-        cutoffs = self.config.get("adaptive_cutoffs")
-        shares = cluster_shares(data.train, cutoffs, len(data.vocab)) if cutoffs else None
-        return forward_flops(len(data.vocab), **self.config, cluster_shares=shares)
+
+def training_flops(data, model: dict) -> float:
+    """训练时每个位置前向的矩阵乘 FLOPs（公式见 utils.metrics.forward_flops；
+    自适应 softmax 的每一簇按训练集里目标落在这簇的比例计）。"""
+    cutoffs = model.get("adaptive_cutoffs")
+    shares = cluster_shares(data.train, cutoffs, len(data.vocab)) if cutoffs else None
+    return forward_flops(len(data.vocab), **model, cluster_shares=shares)
 
 
 # ---------------------------------------------------------------- 数据与基线
@@ -238,11 +239,12 @@ def measure_speed(data, seconds: float, gen_count: int) -> dict:
             start = time.perf_counter()
             runner.poems(data.vocab, gen_count, seed=1)
             gen_s = time.perf_counter() - start
-            flops = 3 * runner.forward_flops(data) * positions / train_s
+            per_position = training_flops(data, runner.config)
+            flops = 3 * per_position * positions / train_s
             rows.append(dict(framework=framework, cell=cell, steps=steps, seconds=train_s,
                              tokens_per_s=tokens / train_s, padding=1 - tokens / positions,
                              train_gflops=flops / 1e9, peak_share=flops / 1e9 / peak["peak"],
-                             forward_flops_per_position=runner.forward_flops(data),
+                             forward_flops_per_position=per_position,
                              poems_per_s=gen_count / gen_s))
     return dict(peak=peak, recipe=recipe, rows=rows)
 
@@ -398,10 +400,7 @@ def lever_run(framework: str, names: list[str], data, minutes: float, target: fl
     threads = set_threads(framework, "threads" in names)
     recipe = lever_recipe(framework, names)
     result = race(recipe, data, target, cap_s=60 * minutes, stop_at_target=False)
-    model = recipe["model"]
-    shares = (cluster_shares(data.train, model["adaptive_cutoffs"], len(data.vocab))
-              if model.get("adaptive_cutoffs") else None)
-    flops = 3 * forward_flops(len(data.vocab), **model, cluster_shares=shares) * result["positions"]
+    flops = 3 * training_flops(data, recipe["model"]) * result["positions"]
     gflops = flops / (60 * result["minutes"]) / 1e9
     return dict(result, levers=names, threads=threads, train_gflops=gflops, peak_share=gflops / peak)
 

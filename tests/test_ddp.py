@@ -1,7 +1,6 @@
 """scripts/train_ddp.py：两个 gloo 进程训练出的参数与单进程相同；杀掉一个进程后从检查点接着训练，结果不变。"""
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -10,24 +9,19 @@ import torch
 
 from utils.settings import REPO_ROOT
 
-SCRIPT = REPO_ROOT / "scripts" / "train_ddp.py"
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import bench_ddp  # noqa: E402  （scripts/bench_ddp.py：拼 torchrun 命令的 launch、等它结束的 wait）
+
 SMALL = ["--limit", "48", "--batch-size", "8", "--max-len", "40"]
 
 
 def torchrun(tmp, nproc, steps, *extra, restarts=0):
     """用 torchrun 在本机启动 nproc 个进程；返回 Popen（调用方等它结束）。"""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-           f"--max-restarts={restarts}", str(SCRIPT), "--steps", str(steps), *SMALL,
-           "--state", str(tmp / "state.pt"), "--checkpoint", str(tmp / "poem.pt"), "--log-dir", str(tmp / "logs"),
-           *extra]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return bench_ddp.launch(nproc, "--steps", str(steps), *SMALL, *extra, workdir=tmp, restarts=restarts)
 
 
 def finish(proc, timeout=300):
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, err[-3000:]
-    return out
+    return bench_ddp.wait(proc, timeout=timeout)
 
 
 def final_state(tmp):

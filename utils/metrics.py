@@ -408,7 +408,7 @@ def cluster_shares(seqs, cutoffs, vocab_size: int) -> list[float]:
 
 
 def forward_flops(vocab_size: int, cell: str, embed_dim: int, hidden_dim: int, num_layers: int,
-                  tie_embeddings: bool, adaptive_cutoffs=None, cluster_shares=None, **_) -> float:
+                  tie_embeddings: bool = False, adaptive_cutoffs=None, cluster_shares=None, **_) -> float:
     """写诗模型每个位置前向的矩阵乘 FLOPs（乘加各算一次；嵌入查表不计）：
 
     循环层 Σ_层 2·门数·(输入维 + H)·H（门数：SimpleRNN 1、GRU 3、LSTM 4），加输出层：
