@@ -14,8 +14,10 @@ SUPPORTED := 3.11 3.12 3.13
 COLAB_PYTHON ?= python3.13
 COLAB_VENV := .venv-colab
 UV_VERSION := 0.13.9
+# 课程网站与浏览器测试的环境（requirements-book.txt，不含 TensorFlow / PyTorch）
+BOOK_VENV := .venv-book
 
-.PHONY: setup lab test poem execute data clean-venv bench check-python check-platforms test-colab diagrams bench-levers train-ddp bench-ddp
+.PHONY: setup lab test poem execute data clean-venv bench check-python check-platforms test-colab diagrams bench-levers train-ddp bench-ddp book serve-book test-browser
 
 setup: $(STAMP)
 
@@ -93,3 +95,21 @@ bench-ddp: $(STAMP)
 # 把 notebooks/diagrams/*.mmd 画成图片嵌进笔记本（要 Chromium 与 npm；源文件没变的跳过，ARGS=--force 全部重画）
 diagrams: $(STAMP)
 	$(BIN)/python scripts/render_diagrams.py $(ARGS)
+
+# 课程网站：README 与提交的笔记本 -> _build/book/html（不重新执行笔记本，不用 CDN；第一次要 npm 下载 MathJax 与 mermaid）
+$(BOOK_VENV)/.installed: requirements-book.txt
+	@test -x $(BOOK_VENV)/bin/python || $(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
+	test -x $(BOOK_VENV)/bin/python || $(PYTHON) -m venv $(BOOK_VENV)
+	$(BOOK_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-book.txt
+	touch $@
+
+book: $(BOOK_VENV)/.installed
+	$(BOOK_VENV)/bin/python scripts/build_book.py
+
+# 在 http://127.0.0.1:8000 打开网站（Ctrl-C 停止）
+serve-book: book
+	$(BOOK_VENV)/bin/python -m http.server --bind 127.0.0.1 --directory _build/book/html 8000
+
+# 在无头 Chromium 里逐页检查网站，并在 JupyterLab 里点写诗小部件的按钮（要 apt-get install chromium chromium-driver）
+test-browser: book $(STAMP)
+	COURSE_BROWSER_TESTS=1 $(BOOK_VENV)/bin/python -m pytest tests/browser

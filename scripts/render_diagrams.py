@@ -3,7 +3,7 @@
 Colab 不渲染 Mermaid，所以笔记本里放的是图片；.mmd 才是图的唯一来源。每张 PNG 的 tEXt 块
 `source-sha256` 记下画它时源文件的 sha256，tests/test_diagrams.py 据此发现过期的图。
 
-做法：npm 包 mermaid（锁定版本，装在 .cache/mermaid）在 Debian 的无头 Chromium 里把图画出来，
+做法：npm 包 mermaid（锁定版本，装在 .cache/npm/mermaid）在 Debian 的无头 Chromium 里把图画出来，
 截图后用 Pillow 裁掉空白。中文用 PyPI 包 mplfonts 带的 Noto Sans CJK SC（@font-face 加载），
 所以机器上不需要装中文字体。只读本地文件，不联网（第一次运行时 npm install 除外）。
 
@@ -37,9 +37,8 @@ from utils.plotting import bundled_font_path  # noqa: E402
 
 NOTEBOOKS = REPO / "notebooks"
 DIAGRAMS = NOTEBOOKS / "diagrams"
-MERMAID_VERSION = "12.3.0"
-MERMAID_DIR = REPO / ".cache" / "mermaid"
-MERMAID_JS = MERMAID_DIR / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+MERMAID_VERSION = "12.3.0"  # 网站（scripts/build_book.py）用同一版本
+NPM_CACHE = REPO / ".cache" / "npm"
 SHA_KEY = "source-sha256"
 WINDOW = (2400, 1600)  # 截图窗口（CSS 像素）；图碰到边缘就报错，说明要调大
 SCALE = 2              # 设备像素比：2 倍分辨率，字更清楚
@@ -80,14 +79,18 @@ def recorded_sha(png_b64: str) -> str | None:
     return Image.open(io.BytesIO(base64.b64decode(png_b64))).text.get(SHA_KEY)
 
 
-def ensure_mermaid() -> None:
-    """需要时把锁定版本的 mermaid 装进 .cache/mermaid。"""
-    package = MERMAID_JS.parent.parent / "package.json"
-    if package.exists() and json.loads(package.read_text())["version"] == MERMAID_VERSION:
-        return
-    print(f"安装 mermaid@{MERMAID_VERSION} 到 {MERMAID_DIR} ...", flush=True)
-    subprocess.run(["npm", "install", "--prefix", str(MERMAID_DIR), "--no-audit", "--no-fund",
-                    "--loglevel=error", f"mermaid@{MERMAID_VERSION}"], check=True)
+def npm_package(name: str, version: str) -> Path:
+    """需要时把锁定版本的 npm 包装进 .cache/npm/名字，返回包的目录（只有第一次要联网）。"""
+    prefix = NPM_CACHE / name
+    package = prefix / "node_modules" / name
+    manifest = package / "package.json"
+    if not (manifest.exists() and json.loads(manifest.read_text(encoding="utf-8"))["version"] == version):
+        if not shutil.which("npm"):
+            raise SystemExit(f"找不到 npm：装上 Node.js（Debian/Ubuntu：apt-get install npm）再运行 (npm is needed for {name})")
+        print(f"安装 {name}@{version} 到 {prefix} ...", flush=True)
+        subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                        "--loglevel=error", f"{name}@{version}"], check=True)
+    return package
 
 
 def cjk_font() -> Path:
@@ -105,11 +108,11 @@ def chromium() -> str:
     return browser
 
 
-def render(source: str, sha: str) -> bytes:
+def render(source: str, sha: str, mermaid_js: Path) -> bytes:
     """在无头 Chromium 里画图、截图，裁掉空白，返回带 sha256 记录的 PNG。"""
     with tempfile.TemporaryDirectory() as tmp:
         page, shot = Path(tmp) / "page.html", Path(tmp) / "shot.png"
-        page.write_text(PAGE.format(font=cjk_font().as_uri(), mermaid=MERMAID_JS.as_uri(),
+        page.write_text(PAGE.format(font=cjk_font().as_uri(), mermaid=mermaid_js.as_uri(),
                                     source=json.dumps(source)), encoding="utf-8")
         dom = subprocess.run(
             [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -154,7 +157,7 @@ def embed(path: Path, name: str, png: bytes) -> None:
 
 def main() -> None:
     force = "--force" in sys.argv[1:]
-    ensure_mermaid()
+    mermaid_js = npm_package("mermaid", MERMAID_VERSION) / "dist" / "mermaid.min.js"
     for mmd in sorted(DIAGRAMS.glob("*.mmd")):
         name, source, sha = mmd.stem, mmd.read_text(encoding="utf-8"), source_sha(mmd)
         path, cell = find_cell(name)
@@ -164,7 +167,7 @@ def main() -> None:
         if old and recorded_sha(old["image/png"]) == sha and not force:
             print(f"{mmd.name}: 已是最新")
             continue
-        png = render(source, sha)
+        png = render(source, sha, mermaid_js)
         embed(path, name, png)
         print(f"{mmd.name} -> {path.name}（{len(png) // 1024} KB）")
 

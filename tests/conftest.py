@@ -1,5 +1,11 @@
 """测试共用的夹具。"""
+import os
+
 import pytest
+
+# tests/browser 要构建好的网站、Chromium 和 .venv-book：只在 make test-browser 里跑（它设 COURSE_BROWSER_TESTS=1）
+if not os.environ.get("COURSE_BROWSER_TESTS"):
+    collect_ignore = ["browser"]
 
 
 @pytest.fixture

@@ -135,3 +135,22 @@ def test_the_prose_uses_the_glossary_words():
     found = [(name, word) for name, t in texts.items() for word in avoid if word in t]
     found += [(name, m) for name, t in texts.items() for m in re.findall(r"第 0\d[^章]{0,12}章", t)]
     assert not found, f"请改用术语表里的说法：{found}"
+
+
+def test_book_requirements_are_pinned_and_agree_with_the_course():
+    """网站与浏览器测试的依赖（requirements-book.txt）全部锁定；与课程共有的包版本相同。"""
+    book, course = pins(read("requirements-book.txt")), pins(read("requirements.txt"))
+    for line in read("requirements-book.txt").splitlines():
+        line = line.split("#")[0].strip()
+        assert not line or "==" in line, f"requirements-book.txt 里没有锁定版本: {line}"
+    shared = set(book) & set(course)
+    assert {"jieba", "mplfonts", "pytest"} <= shared
+    assert {name: book[name] for name in shared} == {name: course[name] for name in shared}
+
+
+def test_ci_builds_the_site_and_runs_the_browser_tests():
+    makefile = read("Makefile")
+    for target in ("book", "serve-book", "test-browser"):
+        assert re.search(rf"^{target}:", makefile, re.M), target
+    assert "make test-browser" in read(".ci/run")
+    assert "make book" in read(".github/workflows/pages.yml")
