@@ -38,7 +38,9 @@ BADGE_FILE = "colab-badge.svg"
 FONT_FILE = "course-cjk.woff2"
 LINK = re.compile(r"(!?\[[^\]]*\])\(([^)\s]+)\)")
 DIAGRAM = re.compile(r"!\[([^\]]*)\]\(attachment:([\w-]+)\.png\)")
-REMOTE_ASSET = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=\"((?:https?:)?//[^\"]+)\"")
+# 从别的网站加载的东西：<script src>、<link href>、<img src>、<iframe src>，以及 ES 模块的 import ... from
+REMOTE_ASSET = re.compile(r"""(?:<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=|\bimport\b[^;"']*\bfrom\s*)"""
+                          r"""["']((?:https?:)?//[^"']+)""")
 
 
 def rewrite_links(text: str, doc: Path, documents: set[Path]) -> str:

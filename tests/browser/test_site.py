@@ -11,6 +11,7 @@ import sys
 from urllib.parse import quote
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -53,8 +54,11 @@ def open_page(browser, url: str) -> None:
         document.fonts.ready.then(wait).then(() => done(true), (e) => done(String(e)));""")
     for block in browser.find_elements(By.CSS_SELECTOR, ".mermaid"):
         browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", block)
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-        "return [...document.querySelectorAll('.mermaid')].every(b => b.querySelector('svg'))"))
+    try:
+        WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+            "return [...document.querySelectorAll('.mermaid')].every(b => b.querySelector('svg'))"))
+    except TimeoutException:
+        pass  # 没画出来的图由下面的断言报告，连同控制台错误和离开本机的请求
     browser.execute_script("window.scrollTo(0, 0)")
 
 
