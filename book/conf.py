@@ -36,6 +36,7 @@ mathjax_path = "mathjax/tex-chtml.js"
 mermaid_use_local = "mermaid/mermaid.esm.min.mjs"
 mermaid_init_config = {"startOnLoad": False, "fontFamily": "var(--course-font-family)"}
 mermaid_fullscreen = False
+mermaid_height = "auto"  # 按图本身的宽高比显示，不留 500px 的空白
 
 # 中文搜索：jieba 分词，再加上课程的术语（遗忘门、隐状态……），让它们整词可搜
 html_search_language = "zh"

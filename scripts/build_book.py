@@ -6,7 +6,8 @@
 源文件先复制到 _build/book/src 再改写，仓库里的文件不动：
 - 流程图：笔记本里嵌的 PNG 附件换成它的 Mermaid 源文件（notebooks/diagrams/*.mmd），网页上画成 SVG；
 - Colab 徽章：换成网站自带的 SVG（原来的图片放在 colab.research.google.com 上）；
-- 指向仓库里其他文件（utils/、data/README.md……）的相对链接改成 GitHub 上的地址。
+- 指向仓库里其他文件（utils/、data/README.md……）的相对链接改成 GitHub 上的地址；
+- 段落里中文之间的换行去掉（浏览器会把它显示成空格）。
 
 用法：python scripts/build_book.py   （或 make book；打开 _build/book/html/index.html，或 make serve-book）
 """
@@ -39,6 +40,9 @@ FONT_FILE = "course-cjk.woff2"
 LINK = re.compile(r"(!?\[[^\]]*\])\(([^)\s]+)\)")
 DIAGRAM = re.compile(r"!\[([^\]]*)\]\(attachment:([\w-]+)\.png\)")
 # 从别的网站加载的东西：<script src>、<link href>、<img src>、<iframe src>，以及 ES 模块的 import ... from
+# 中文行尾的换行：浏览器会把它显示成一个空格（“一一对照。 函数名”）；下一行以汉字、中文标点、`、** 开头时把两行接上
+CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+SOFT_BREAK = re.compile(rf"(?<=[{CJK}])\n(?=[{CJK}]|`|\*\*)")
 REMOTE_ASSET = re.compile(r"""(?:<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=|\bimport\b[^;"']*\bfrom\s*)"""
                           r"""["']((?:https?:)?//[^"']+)""")
 
@@ -70,6 +74,12 @@ def rewrite_links(text: str, doc: Path, documents: set[Path]) -> str:
     return LINK.sub(fix, text)
 
 
+def join_cjk_lines(text: str) -> str:
+    """把段落里中文之间的软换行去掉（代码块里的不动）。"""
+    parts = re.split(r"(^```.*?^```)", text, flags=re.M | re.S)
+    return "".join(part if part.startswith("```") else SOFT_BREAK.sub("", part) for part in parts)
+
+
 def mermaid_for_diagrams(text: str) -> str:
     """![图注](attachment:名字.png) -> 用 notebooks/diagrams/名字.mmd 画的 Mermaid 图（网页上是 SVG）。"""
     def fix(match: re.Match) -> str:
@@ -93,10 +103,11 @@ def stage() -> int:
             if cell.cell_type != "markdown":
                 continue
             diagrams += len(DIAGRAM.findall(cell.source))
-            cell.source = rewrite_links(mermaid_for_diagrams(cell.source), path, documents)
+            cell.source = rewrite_links(mermaid_for_diagrams(join_cjk_lines(cell.source)), path, documents)
             cell.pop("attachments", None)
         nbformat.write(nb, SRC / "notebooks" / path.name)
-    readme = rewrite_links((REPO / "README.md").read_text(encoding="utf-8"), REPO / "README.md", documents)
+    readme = rewrite_links(join_cjk_lines((REPO / "README.md").read_text(encoding="utf-8")), REPO / "README.md",
+                           documents)
     chapters = "\n".join(f"notebooks/{p.stem}" for p in NOTEBOOKS)
     readme += f"\n\n```{{toctree}}\n:hidden:\n:caption: 各章\n\n{chapters}\n```\n"
     (SRC / "README.md").write_text(readme, encoding="utf-8")
