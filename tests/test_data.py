@@ -158,3 +158,20 @@ def test_process_dataset_on_the_corpus_keeps_eos_and_builds_vocab_from_train():
     assert all(s[0] == 2 and s[-1] == 3 for s in data.train)
     train_chars = {ch for s in data.train for ch in data.vocab.decode(s)}
     assert train_chars == set(data.vocab.id2word[4:])
+
+
+def test_stream_windows_continue_each_row_where_the_last_batch_stopped():
+    from utils.data import stream_windows
+
+    seqs = [[2, *range(10 * i + 10, 10 * i + 10 + n), 3] for i, n in enumerate([5, 7, 3, 9, 4, 6, 8, 2])]
+    windows = list(stream_windows(seqs, batch_size=3, seq_len=4, seed=1))
+    assert windows and all(w.shape == (3, 5) for w in windows)
+    for a, b in zip(windows, windows[1:]):
+        np.testing.assert_array_equal(a[:, -1], b[:, 0])  # 逐行首尾相接
+    # 每行拼回去就是打乱后的长流被平分成的 3 段（只丢掉末尾不够一批的部分）
+    rows = np.concatenate([windows[0][:, :1], *(w[:, 1:] for w in windows)], axis=1)
+    order = np.random.default_rng(1).permutation(len(seqs))
+    stream = np.concatenate([seqs[i] for i in order])
+    per_row = len(stream) // 3
+    np.testing.assert_array_equal(rows, stream[:per_row * 3].reshape(3, per_row)[:, :rows.shape[1]])
+    assert per_row - rows.shape[1] < 4

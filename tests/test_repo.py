@@ -154,3 +154,15 @@ def test_ci_builds_the_site_and_runs_the_browser_tests():
         assert re.search(rf"^{target}:", makefile, re.M), target
     assert "make test-browser" in read(".ci/run")
     assert "make book" in read(".github/workflows/pages.yml")
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exercise_has_a_hint_and_a_worked_solution(nb):
+    """“练习”一节：每道题（**1.** …）后面都有可以展开的提示和参考解答（<details>）。"""
+    markdown = "\n".join(text(c) for c in cells(nb) if c["cell_type"] == "markdown")
+    assert "## 练习" in markdown
+    exercises = markdown.split("## 练习", 1)[1]
+    count = len(re.findall(r"^\*\*\d+\.\*\*", exercises, re.M))
+    assert count >= 3, "至少三道练习"
+    assert len(re.findall(r"<details><summary>提示", exercises)) == count
+    assert len(re.findall(r"<details><summary>参考解答", exercises)) == count

@@ -260,3 +260,35 @@ def test_both_frameworks_write_metre_poems_through_gen(tf_poems):
         poem = write(model, big, form="五律", metre=True, rhyme="下平七阳", seed=0)
         assert classical_rhymes(poem) and classical_tone_ok(poem), poem
         assert all("下平七阳" in ping_groups(line[-1]) for line in poem_lines(poem)[1::2]), poem
+
+
+def test_truncated_bptt_learns_and_cuts_the_gradient_at_the_window(torch_one_thread):
+    """train_tbptt 在一首反复出现的诗上学得会；状态接着往下传，但梯度不穿过上一批。"""
+    from utils.torch_poems import detach_state, train_tbptt
+
+    torch.manual_seed(0)
+    model = build_model(12, device=torch.device("cpu"), cell="lstm", embed_dim=8, hidden_dim=16, num_layers=1)
+    seqs = [[2, 4, 5, 6, 7, 8, 9, 3]] * 40
+    history = train_tbptt(model, seqs, seq_len=6, max_steps=150, batch_size=4, learning_rate=1e-2,
+                          progress=False)
+    assert len(history["loss"]) == len(history["grad_norm"]) == 150
+    assert np.mean(history["loss"][-10:]) < 0.3 * np.mean(history["loss"][:10])
+    assert history["tokens"] == 150 * 6 * 4
+    # detach_state 留下数值、切断梯度
+    x = torch.randint(0, 12, (2, 5))
+    _, state = model.features(x)
+    kept = detach_state(state)
+    assert all(not s.requires_grad for s in kept) and all(torch.equal(a, b) for a, b in zip(kept, state))
+
+
+def test_stream_evaluation_does_not_depend_on_the_window_length(torch_one_thread):
+    """evaluate_stream 把状态从一个窗口接到下一个：切成 4 个字一段与 8 个字一段，算的是同一条长流。"""
+    from utils.torch_poems import evaluate_stream
+
+    torch.manual_seed(0)
+    model = build_model(12, device=torch.device("cpu"), cell="lstm", embed_dim=8, hidden_dim=16, num_layers=2)
+    seqs = [[2, 4, 5, 6, 3], [2, 7, 8, 3], [2, 9, 10, 11, 4, 3], [2, 5, 3]] * 3  # 54 个编号，每行 27 个
+    short, long = evaluate_stream(model, seqs, batch_size=2, seq_len=2), evaluate_stream(model, seqs, 2, 13)
+    assert short == pytest.approx(long, rel=1e-6)
+    # 状态不在诗的开头清零：与每首诗从零开始的 evaluate 不同
+    assert short != pytest.approx(evaluate(model, seqs), rel=1e-3)

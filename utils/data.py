@@ -196,6 +196,23 @@ def iterate_batches(seqs: Sequence[Sequence[int]], batch_size: int, shuffle: boo
         yield pad_sequences([seqs[i] for i in batch], pad_id=pad_id)
 
 
+def stream_windows(seqs: Sequence[Sequence[int]], batch_size: int, seq_len: int,
+                   seed: int = 0) -> Iterator[np.ndarray]:
+    """截断 BPTT 用的批（第 11 章）：诗（含 <bos>、<eos>）按 seed 打乱后首尾相接成一条长流，
+    平分成 batch_size 行并行的子流，每次产出每行接下来的 seq_len + 1 个编号 ids[B, seq_len + 1]
+    （前 seq_len 个是输入，后 seq_len 个是目标）。
+
+    相邻两批逐行首尾相接（上一批的最后一个编号是下一批的第一个），所以上一批结束时的隐状态
+    正好是下一批的初始状态。流尾不够一整批的部分丢掉。
+    """
+    order = np.random.default_rng(seed).permutation(len(seqs))
+    stream = np.concatenate([np.asarray(seqs[i], dtype=np.int64) for i in order])
+    per_row = len(stream) // batch_size
+    rows = stream[:per_row * batch_size].reshape(batch_size, per_row)
+    for start in range(0, per_row - seq_len, seq_len):
+        yield rows[:, start:start + seq_len + 1]
+
+
 # ---------------------------------------------------------------- 一步到位
 
 @dataclass

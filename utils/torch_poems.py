@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
 from utils.checkpoints import CheckpointError, check_compatible, check_vocab_size
-from utils.data import Vocab, iterate_batches
+from utils.data import Vocab, iterate_batches, stream_windows
 from utils.decoding import generate
 from utils.settings import torch_device
 
@@ -304,6 +304,23 @@ def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128
     return total / count
 
 
+@torch.no_grad()
+def evaluate_stream(model: myRNNModel, seqs, batch_size: int = 64, seq_len: int = 64) -> float:
+    """与 train_tbptt 同样的口径求平均每字交叉熵（nats）：诗接成长流（stream_windows，种子 0），
+    隐状态从一个窗口接到下一个，不在每首诗开头清零。<eos> 之后的 <bos> 也算一个要预测的字。"""
+    was_training, device = model.training, next(model.parameters()).device
+    model.eval()
+    total = count = 0.0
+    state = None
+    for window in stream_windows(seqs, batch_size, seq_len):
+        ids = torch.from_numpy(window).to(device)
+        h, state = model.features(ids[:, :-1], state)
+        nll = model.token_nll(h, ids[:, 1:])
+        total, count = total + float(nll.sum()), count + nll.numel()
+    model.train(was_training)
+    return total / count
+
+
 def cosine_schedule(optimizer, total_steps: int | None):
     """与 Keras 的 CosineDecay(alpha=0.1) 相同：学习率在 total_steps 步内按余弦降到 1/10，之后保持。
 
@@ -375,6 +392,55 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
     history["seconds"] = time.perf_counter() - start
     if best_weights is not None:
         model.load_state_dict(best_weights)
+    return history
+
+
+def detach_state(state):
+    """隐状态留下数值、切断梯度（LSTM 的状态是 (h, c) 两个张量）。"""
+    if state is None:
+        return None
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+def train_tbptt(model: myRNNModel, train_seqs, *, seq_len: int, max_steps: int, batch_size: int = 64,
+                learning_rate: float = 3e-3, clipnorm: float = 5.0, seed: int = 0,
+                progress: bool = True) -> dict:
+    """截断 BPTT（第 11 章）：在 stream_windows 的长流上训练，每步看每行接下来的 seq_len 个字。
+
+    隐状态从上一步接过来（前文的信息带进来了），但先 detach：梯度最多往回传 seq_len 步。
+    每遍历完一次长流，重新打乱、从全零状态开始。学习率与 train 一样按余弦降到 1/10，Adam 的设置也相同。
+    返回 history：每步的损失、裁剪前的梯度总范数，用时与字数。
+    """
+    from tqdm import tqdm
+
+    device = next(model.parameters()).device
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-7)
+    schedule = cosine_schedule(optimizer, max_steps)
+    history = dict(loss=[], grad_norm=[], tokens=0, seconds=0.0)
+    start, step, epoch = time.perf_counter(), 0, 0
+    bar = tqdm(total=max_steps, disable=not progress, mininterval=10, unit="步")
+    model.train()
+    while step < max_steps:
+        state = None  # 新的一遍：新的长流，从全零状态开始
+        for window in stream_windows(train_seqs, batch_size, seq_len, seed=seed + epoch):
+            ids = torch.from_numpy(window).to(device)
+            h, state = model.features(ids[:, :-1], detach_state(state))
+            loss = model.token_nll(h, ids[:, 1:]).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), clipnorm)
+            optimizer.step()
+            schedule.step()
+            history["loss"].append(float(loss.detach()))
+            history["grad_norm"].append(float(norm))
+            history["tokens"] += seq_len * batch_size
+            step += 1
+            bar.update()
+            if step >= max_steps:
+                break
+        epoch += 1
+    bar.close()
+    history["seconds"] = time.perf_counter() - start
     return history
 
 
