@@ -18,6 +18,7 @@
 （求值的时间不计入训练时间），第一次低于基线的时刻即“达标”；
 达标时和结束时各在测试集上求一次困惑度并报告。常见配方最多训练到课程配方达标时间的 3 倍
 或 60 分钟（取小者）：到那时还没达标，“至少快 3 倍”即成立，并报告它停在哪里。
+常见配方一次改了四处，所以再训练四个对照：课程配方每次只换一处（COMMON_CHANGES），时限相同。
 
 杠杆表：两个框架各自以换用自适应 softmax 之前的课程配方（共享嵌入）为基线，一次只改一处（线程设置、批大小（学习率按 √ 倍放大）、
 自适应 softmax、TensorFlow 的 XLA 编译（批长度补到 16 的倍数，避免每种长度编译一次）），
@@ -68,6 +69,19 @@ COMMON = dict(name="常见配方", framework="torch", batching="padded", batch_s
               learning_rate=1e-3, decay_steps=None, clipnorm=None, max_len=125,
               model=dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2,
                          tie_embeddings=False))
+# 常见配方与课程配方有四处不同（键相同的设置归为一处）；对照行每次只把其中一处换成常见配方的做法
+COMMON_CHANGES = {"批次：补齐 / 截断到 125": ("batching", "max_len"),
+                  "输出层：不共用嵌入的全连接": ("model",),
+                  "优化：Adam 1e-3 不变、不裁剪": ("learning_rate", "decay_steps", "clipnorm"),
+                  "批大小 128": ("batch_size",)}
+
+
+def one_change_recipe(change: str) -> dict:
+    """课程配方只换 COMMON_CHANGES[change] 这一处（换成常见配方的做法）。"""
+    return {**COURSE, **{key: COMMON[key] for key in COMMON_CHANGES[change]},
+            "name": f"只改{change}"}
+
+
 EVAL_EVERY = pick(45.0, 4.0)          # 每训练这么多秒在验证集上求一次困惑度
 MAX_COURSE_SECONDS = pick(1800.0, 20.0)   # 课程配方最多训练 30 分钟
 MAX_COMMON_SECONDS = pick(3600.0, 20.0)   # 常见配方最多 60 分钟（且不超过课程配方的 3 倍）
@@ -313,7 +327,7 @@ def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EV
 
 
 def measure_quality(data, baselines: dict) -> dict:
-    """两种配方依次比赛：先课程配方，再常见配方。"""
+    """依次比赛：先课程配方，再常见配方，再四个只换一处的对照（时限与常见配方相同）。"""
     target = baselines["best_valid_ppl"]
     course = race(COURSE, data, target, cap_s=MAX_COURSE_SECONDS,
                   save_to=BENCH_DIR / f"course_recipe{'_fast' if FAST else ''}.pt")
@@ -321,7 +335,8 @@ def measure_quality(data, baselines: dict) -> dict:
     cap = min(3 * 60 * course["minutes"] if course["crossed"] else 60 * course["minutes"],
               MAX_COMMON_SECONDS)
     common = race(COMMON, data, target, cap_s=cap)
-    return dict(baselines=baselines, course=course, common=common)
+    one_change = [race(one_change_recipe(change), data, target, cap_s=cap) for change in COMMON_CHANGES]
+    return dict(baselines=baselines, course=course, common=common, one_change=one_change)
 
 
 def quality_markdown(result: dict) -> str:
@@ -335,8 +350,7 @@ def quality_markdown(result: dict) -> str:
               f"（测试集 {b['best_test_ppl']:.1f}）", "",
               "| 配方 | 达标？ | 训练分钟 | 步数 | 训练字数 | 验证集困惑度 | 测试集困惑度 |",
               "|---|---|---:|---:|---:|---:|---:|"]
-    for key in ("course", "common"):
-        r = result[key]
+    for r in (result["course"], result["common"], *result["one_change"]):
         status = "是" if r["crossed"] else f"否（上限 {r['cap_minutes']:.1f} 分钟）"
         lines.append(f"| {r['recipe']['name']} | {status} | {r['minutes']:.1f} | {r['steps']} | "
                      f"{r['tokens']:,} | {r['valid_ppl']:.1f} | {r['test_ppl']:.1f} |")
@@ -346,6 +360,9 @@ def quality_markdown(result: dict) -> str:
         verdict = (f"常见配方用了 {ratio:.1f} 倍的时间达标" if common["crossed"] else
                    f"常见配方训练了 {ratio:.1f} 倍的时间仍未达标")
         lines += ["", verdict + "。"]
+        for r in result["one_change"]:
+            lines.append(f"{r['recipe']['name']}：{r['minutes'] / course['minutes']:.1f} 倍的时间"
+                         f"{'达标' if r['crossed'] else '仍未达标'}，测试集困惑度 {r['test_ppl']:.1f}。")
     return "\n".join(lines)
 
 
