@@ -5,15 +5,12 @@
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
-from browser_support import SCREENSHOTS, SITE
-
-os.environ.setdefault("SE_OFFLINE", "true")  # Selenium 不去下载浏览器或驱动
+from browser_support import SITE, start_chromium
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -32,31 +29,10 @@ def site_url():
     server.shutdown()
 
 
-def find_program(*names: str) -> str:
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail(f"找不到 {names[0]}：apt-get install chromium chromium-driver (Debian/Ubuntu)")
-
-
 @pytest.fixture(scope="session")
 def browser():
-    """无头 Chromium；记录控制台消息与每个网络请求（performance 日志）。"""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("CHROMIUM") or find_program("chromium", "chromium-browser")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-default-apps", "--window-size=1280,900", "--lang=zh-CN"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    service = Service(executable_path=os.environ.get("CHROMEDRIVER") or find_program("chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_script_timeout(60)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """检查网站用的浏览器：只有机器自己的字体（没有中文字体的机器上，汉字只能来自网站自带的字体）。"""
+    driver = start_chromium()
     yield driver
     driver.quit()
 

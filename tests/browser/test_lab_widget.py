@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from browser_support import REPO, SCREENSHOTS
+from browser_support import REPO, SCREENSHOTS, start_chromium
 
 JUPYTER = REPO / ".venv" / ("Scripts" if sys.platform == "win32" else "bin") / "jupyter"
 SETUP = f"""import sys
@@ -82,6 +82,30 @@ def lab(tmp_path_factory):
     log.close()
 
 
+FONTS_CONF = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include><dir>{}</dir></fontconfig>
+"""
+
+
+@pytest.fixture(scope="module")
+def lab_browser(tmp_path_factory):
+    """给 JupyterLab 用的浏览器：另外看得见课程 .venv 里的中文字体（utils.plotting 给图用的那一个），
+    所以截图里的汉字不是方框。检查网站的浏览器（browser）不这样做：网站必须用它自带的字体。"""
+    found = subprocess.run([str(JUPYTER.parent / "python"), "-c",
+                            "from utils.plotting import bundled_font_path; print(bundled_font_path() or '')"],
+                           cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    env = dict(os.environ)
+    if found:
+        fonts = tmp_path_factory.mktemp("fonts")
+        (fonts / os.path.basename(found)).symlink_to(found)
+        (fonts / "fonts.conf").write_text(FONTS_CONF.format(fonts), encoding="utf-8")
+        env["FONTCONFIG_FILE"] = str(fonts / "fonts.conf")
+    driver = start_chromium(env)
+    yield driver
+    driver.quit()
+
+
 def widget_input(browser, label: str):
     """小部件里说明文字为 label 的输入框。"""
     return browser.find_element(By.XPATH, f"//div[contains(@class,'widget-text')][label[normalize-space()='{label}']]//input")
@@ -96,7 +120,8 @@ def write_poem(browser) -> str:
     return output.text
 
 
-def test_the_poem_writer_works_in_jupyterlab(browser, lab):
+def test_the_poem_writer_works_in_jupyterlab(lab_browser, lab):
+    browser = lab_browser
     browser.get(lab)
     WebDriverWait(browser, 120).until(lambda d: d.execute_script(
         "return !!(window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell'))"))
