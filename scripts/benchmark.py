@@ -71,7 +71,7 @@ COMMON = dict(name="常见配方", framework="torch", batching="padded", batch_s
                          tie_embeddings=False))
 # 常见配方与课程配方有四处不同（键相同的设置归为一处）；对照行每次只把其中一处换成常见配方的做法
 COMMON_CHANGES = {"批次：补齐 / 截断到 125": ("batching", "max_len"),
-                  "输出层：不共用嵌入的全连接": ("model",),
+                  "输出层：不共享嵌入的全连接": ("model",),
                   "优化：Adam 1e-3 不变、不裁剪": ("learning_rate", "decay_steps", "clipnorm"),
                   "批大小 128": ("batch_size",)}
 
