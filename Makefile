@@ -74,7 +74,8 @@ data: $(STAMP)
 clean-venv:
 	rm -rf $(VENV)
 
-# 基准：速度表与“训练多久胜过 n-gram”表（作者的 2 核测试机空闲时约 80 分钟，其中达标时间表 74 分钟；结果在 .cache/bench/）
+# 基准：速度表与“训练多久胜过 n-gram”表（作者的 2 核测试机空闲时约 80 分钟，其中达标时间表 74 分钟；结果在 .cache/bench/，
+# 作者测试机上的一份提交在 results/bench/）
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
 

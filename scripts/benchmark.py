@@ -25,7 +25,7 @@
 最后把赢的几处合起来。每种设置在一个新进程里训练 LEVER_MINUTES 分钟（只计训练时间），
 报告字/秒、占矩阵乘峰值的比例、第一次胜过 Kneser-Ney 基线（验证集）的时间，和到时的测试集困惑度。
 
-结果写到 .cache/bench/*.json（不进 git），并打印成 Markdown 表格。
+结果写到 .cache/bench/*.json（不进 git），并打印成 Markdown 表格；作者测试机上的一份提交在 results/bench/。
 COURSE_FAST=1 时一切都很小，只用来检查脚本能跑通，数字没有意义。
 """
 from __future__ import annotations

@@ -24,3 +24,28 @@ def test_each_one_change_recipe_differs_from_course_only_there():
         recipe = settings(benchmark.one_change_recipe(change))
         assert {k for k in course if recipe[k] != course[k]} == set(keys), change
         assert all(recipe[k] == common[k] for k in keys), change
+
+
+RESULTS = REPO_ROOT / "results" / "bench"
+
+
+def committed(name):
+    import json
+
+    return json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_committed_results_are_full_runs():
+    for name in ("speed", "quality", "levers"):
+        result = committed(name)
+        assert not result["machine"]["fast"] and not result["machine_end"]["fast"], name
+
+
+def test_the_readme_tables_quote_the_committed_results():
+    """README 的“哪一处让常见配方慢”与杠杆表，每一行的字/秒和测试集困惑度都来自 results/bench/。"""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    quality, levers = committed("quality"), committed("levers")
+    runs = [quality["course"], quality["common"], *quality["one_change"], *levers["runs"]]
+    for r in runs:
+        for quoted in (f"{r['tokens_per_s']:,.0f}", f"{r['test_ppl']:.1f}"):
+            assert f"| {quoted} |" in readme, (r["recipe"]["name"], quoted)
