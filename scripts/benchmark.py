@@ -10,7 +10,7 @@
 峰值在同一次运行里用大矩阵乘（NumPy 与 PyTorch 取较快者）实测。
 训练的浮点运算按“前向矩阵乘的 3 倍”估计（反向约为前向的 2 倍，嵌入查表不计）：
     每个位置的前向 FLOPs = Σ_层 2·门数·(输入维 + H)·H  +  输出层
-    输出层：不共用嵌入时 2·H·V；共用时 2·H·E（投影）+ 2·E·V；自适应 softmax 见 utils.metrics.forward_flops
+    输出层：不共享嵌入时 2·H·V；共享时 2·H·E（投影）+ 2·E·V；自适应 softmax 见 utils.metrics.forward_flops
 位置数按批次实际算过的格子（含补齐）计；“字/秒”只数真实的字（<bos> 之后，含 <eos>）。
 
 达标时间表：先在训练集上拟合 1–4 阶字 n-gram（折扣在验证集上调），取验证集困惑度最低者为基线；
@@ -61,10 +61,10 @@ COURSE = dict(name="课程配方", framework="torch", batching="bucketed", batch
               learning_rate=3e-3, decay_steps=2100, clipnorm=5.0, max_len=200,
               model=dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2,
                          adaptive_cutoffs=ADAPTIVE_CUTOFFS))
-# 杠杆表的基线：换成自适应 softmax 之前的课程配方（输出层与输入共用嵌入）
+# 杠杆表的基线：换成自适应 softmax 之前的课程配方（输出层与输入共享嵌入）
 TIED_COURSE = dict(COURSE, name="基线（共享嵌入的课程配方）",
                    model=dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2, tie_embeddings=True))
-# 常见配方：流行的 PyTorch 书中写诗一章的做法——每首诗补齐 / 截断到 125 个编号，不共用嵌入
+# 常见配方：流行的 PyTorch 书中写诗一章的做法——每首诗补齐 / 截断到 125 个编号，不共享嵌入
 COMMON = dict(name="常见配方", framework="torch", batching="padded", batch_size=128,
               learning_rate=1e-3, decay_steps=None, clipnorm=None, max_len=125,
               model=dict(cell="lstm", embed_dim=128, hidden_dim=256, num_layers=2,

@@ -205,7 +205,7 @@ def test_forward_flops_by_hand():
     # SimpleRNN 一层：2·1·(4+8)·8 = 192；输出层 2·8·10 = 160
     assert forward_flops(10, "simple", embed_dim=4, hidden_dim=8, num_layers=1,
                          tie_embeddings=False) == 352
-    # LSTM 两层：2·4·(4+8)·8 + 2·4·(8+8)·8 = 768 + 1024；共用嵌入：投影 2·8·4 + 输出 2·4·10
+    # LSTM 两层：2·4·(4+8)·8 + 2·4·(8+8)·8 = 768 + 1024；共享嵌入：投影 2·8·4 + 输出 2·4·10
     assert forward_flops(10, "lstm", 4, 8, 2, tie_embeddings=True) == 768 + 1024 + 64 + 80
 
 

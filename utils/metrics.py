@@ -412,7 +412,7 @@ def forward_flops(vocab_size: int, cell: str, embed_dim: int, hidden_dim: int, n
     """写诗模型每个位置前向的矩阵乘 FLOPs（乘加各算一次；嵌入查表不计）：
 
     循环层 Σ_层 2·门数·(输入维 + H)·H（门数：SimpleRNN 1、GRU 3、LSTM 4），加输出层：
-    不共用嵌入时 2·H·V；共用时 2·H·E（投影）+ 2·E·V；
+    不共享嵌入时 2·H·V；共享时 2·H·E（投影）+ 2·E·V；
     自适应 softmax（cutoffs c_0 < c_1 < …，共 k 簇）：2·H·E（投影）+ 2·E·(c_0 + k)（头部）
     + Σ_i s_i·(2·E·d_i + 2·d_i·n_i)，d_i = E // 4^(i+1) 是第 i 簇的维度，n_i 是簇里的字数，
     s_i 是目标落在这簇的比例（cluster_shares；不给时按 1 算，即算出整个词表的概率，生成时就是这样）。

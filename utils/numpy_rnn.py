@@ -2,7 +2,7 @@
 
 记号沿用课程第 01 章（与原文一致）：
 
-    S_t = f(U·X_t + W·S_{t-1} + b_s)      隐藏状态（常写作 h_t）
+    S_t = f(U·X_t + W·S_{t-1} + b_s)      隐状态（常写作 h_t）
     Q_t = g(V·S_t + b_q)                  输出（原文有一处把输出偏置写成 b_o，本课程统一用 b_q）
 
 形状约定（批量在前，与 torch 的 batch_first=True、Keras 相同）：
@@ -99,7 +99,7 @@ class RNNCache:
     x: np.ndarray        # (B, T, D) 输入
     h0: np.ndarray       # (B, H)    初始状态 S_0
     A: np.ndarray        # (B, T, H) 预激活 U·X_t + W·S_{t-1} + b_s
-    S: np.ndarray        # (B, T, H) 隐藏状态 S_1..S_T
+    S: np.ndarray        # (B, T, H) 隐状态 S_1..S_T
     Q: np.ndarray | None  # (B, T, K) 输出 logits；没有 V 时为 None
     activation: str
 
