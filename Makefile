@@ -17,7 +17,7 @@ UV_VERSION := 0.13.9
 # 课程网站与浏览器测试的环境（requirements-book.txt，不含 TensorFlow / PyTorch）
 BOOK_VENV := .venv-book
 
-.PHONY: setup lab test poem execute data clean-venv bench check-python check-platforms test-colab diagrams bench-levers train-ddp bench-ddp book serve-book test-browser
+.PHONY: setup lab test poem execute data clean-venv bench check-python check-platforms test-colab diagrams bench-levers bench-malloc train-ddp bench-ddp book serve-book test-browser
 
 setup: $(STAMP)
 
@@ -82,6 +82,10 @@ bench: $(STAMP)
 # 杠杆表：线程、批大小、自适应 softmax、XLA 各自与合起来，两个框架各训练几分钟（结果在 .cache/bench/levers.json）
 bench-levers: $(STAMP)
 	$(BIN)/python scripts/benchmark.py levers
+
+# 内存分配：glibc 默认与“留住释放的大块内存”（utils/allocator.py）的对照，三种情形各训练 80 步（结果在 .cache/bench/malloc.json）
+bench-malloc: $(STAMP)
+	$(BIN)/python scripts/benchmark.py malloc
 
 # 数据并行训练第 7 章的模型：make train-ddp NPROC=2（ARGS 传给 scripts/train_ddp.py，如 ARGS="--steps 300"）
 NPROC ?= 2

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from utils.allocator import keep_freed_memory
+
 # 课程仓库的地址：各章的 Colab 徽章和第一个单元里的 REPO_URL 都必须与它相同（tests/test_repo.py 检查）
 REPO_URL = "https://github.com/rnn-tang-poems/rnn-tang-poems"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,9 @@ CACHE_DIR = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
 
 # TensorFlow 导入时会在 stderr 打印一串启动日志；在导入它之前把日志级别调高
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# CPU 训练时让 glibc 留住释放的大块内存、下一步直接重用（utils/allocator.py，第 8 章第 8 节量了它的效果）
+KEEP_FREED_MEMORY = keep_freed_memory()
 
 FAST = os.environ.get("COURSE_FAST", "0").strip().lower() not in ("", "0", "false", "no")
 _FAST_FROM_ENV = FAST
