@@ -36,7 +36,7 @@ def committed(name):
 
 
 def test_committed_results_are_full_runs():
-    for name in ("speed", "quality", "levers"):
+    for name in ("speed", "quality", "levers", "malloc"):
         result = committed(name)
         assert not result["machine"]["fast"] and not result["machine_end"]["fast"], name
 
@@ -49,3 +49,10 @@ def test_the_readme_tables_quote_the_committed_results():
     for r in runs:
         for quoted in (f"{r['tokens_per_s']:,.0f}", f"{r['test_ppl']:.1f}"):
             assert f"| {quoted} |" in readme, (r["recipe"]["name"], quoted)
+
+
+def test_the_readme_malloc_table_is_the_committed_one():
+    """README 的内存分配表，每一行都与 results/bench/malloc.json 用 benchmark.malloc_table 排出来的一样。"""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for row in benchmark.malloc_table(committed("malloc")):
+        assert "| " + " | ".join(row) + " |" in readme, row
