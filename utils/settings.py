@@ -24,7 +24,7 @@ CACHE_DIR = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
 # TensorFlow 导入时会在 stderr 打印一串启动日志；在导入它之前把日志级别调高
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# CPU 训练时让 glibc 留住释放的大块内存、下一步直接重用（utils/allocator.py，第 8 章第 8 节量了它的效果）
+# CPU 训练时让 glibc 留住释放的大块内存、下一步直接重用（utils/allocator.py，第 8 章第 8.1 节）
 KEEP_FREED_MEMORY = keep_freed_memory()
 
 FAST = os.environ.get("COURSE_FAST", "0").strip().lower() not in ("", "0", "false", "no")
