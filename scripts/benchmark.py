@@ -545,7 +545,7 @@ MALLOC_HEADER = ["情形", "glibc 默认 字/秒", "留住释放的内存 字/�
 
 
 def malloc_table(result: dict) -> list[list[str]]:
-    """内存分配表的各行（第 8 章与 malloc_markdown 共用）：两种设置的平均，“默认 → 留住”。"""
+    """内存分配表的各行（malloc_markdown 与 README 的表用它；tests/test_benchmark.py 核对）：两种设置的平均，“默认 → 留住”。"""
     return [[r["name"], f"{r['tokens_per_s_default']:,.0f}", f"{r['tokens_per_s_kept']:,.0f}",
              "、".join(f"{x:.2f}×" for x in r["ratios"]),
              f"{r['faults_per_step_default']:,.0f} → {r['faults_per_step_kept']:,.0f}",
@@ -633,12 +633,14 @@ def main(argv=None) -> None:
         args.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         return
     start = time.perf_counter()
+    if args.what == "malloc":  # 每种情形在自己的进程里读数据
+        report("malloc", "内存分配", malloc_markdown, dict(machine=machine(), **measure_malloc(args.steps, MALLOC_REPEATS)))
+        print(f"\n共用时 {(time.perf_counter() - start) / 60:.1f} 分钟", flush=True)
+        return
     data = load_data()
     print(f"数据：训练 {len(data.train)} 首，验证 {len(data.valid)} 首，测试 {len(data.test)} 首，"
           f"词表 {len(data.vocab)} 个", flush=True)
-    if args.what == "malloc":
-        report("malloc", "内存分配", malloc_markdown, dict(machine=machine(), **measure_malloc(args.steps, MALLOC_REPEATS)))
-    elif args.what == "levers":
+    if args.what == "levers":
         baselines = fit_baselines(data)
         report("levers", "杠杆", levers_markdown, dict(
             machine=machine(), baselines=baselines,
