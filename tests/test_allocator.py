@@ -10,8 +10,7 @@ import sys
 
 import pytest
 
-from utils.allocator import keep_freed_memory
-from utils.settings import REPO_ROOT
+from utils.settings import REPO_ROOT, env_flag
 
 glibc_linux = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="只在用 glibc 的 Linux 上生效")
 
@@ -46,4 +45,4 @@ def test_freed_blocks_are_reused_instead_of_faulted_in_again():
 
 def test_the_switch_turns_it_off(monkeypatch):
     monkeypatch.setenv("COURSE_KEEP_FREED_MEMORY", "0")
-    assert keep_freed_memory() is False
+    assert env_flag("COURSE_KEEP_FREED_MEMORY", True) is False

@@ -9,25 +9,22 @@
 效果由 scripts/benchmark.py malloc 测量（make bench-malloc；第 8 章第 8.1 节，表在 README）。
 
 只在用 glibc 的 Linux 上生效（Colab 也是）；macOS、Windows 与 musl 的分配器不同，这里什么也不做。
-utils.settings 导入时调用它，所以每一章、make poem 和基准都用同样的设置；
-环境变量 COURSE_KEEP_FREED_MEMORY=0 关掉它（基准用它做对照）。
+utils.settings 导入时调用它（环境变量 COURSE_KEEP_FREED_MEMORY=0 时不调），所以每一章、make poem 和基准都用同样的设置。
 """
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3   # <malloc.h> 里 mallopt 的选项编号
 MMAP_THRESHOLD = 256 << 20                     # 256 MB：比写诗模型一步里最大的临时张量还大
 TRIM_THRESHOLD = 1 << 30                       # 堆顶空闲超过 1 GB 才还给操作系统
 TOP_PAD = 256 << 20                            # 堆要长大时一次多要 256 MB（只占地址，写到才占内存）
-SWITCH = "COURSE_KEEP_FREED_MEMORY"
 
 
 def keep_freed_memory() -> bool:
-    """调高 glibc 的 mmap 与 trim 阈值和 top pad；返回是否生效（不是 glibc，或 COURSE_KEEP_FREED_MEMORY=0 时为 False）。"""
-    if os.environ.get(SWITCH, "1").strip().lower() in ("0", "false", "no") or not sys.platform.startswith("linux"):
+    """调高 glibc 的 mmap 与 trim 阈值和 top pad；返回是否生效（不是 glibc 时为 False）。"""
+    if not sys.platform.startswith("linux"):
         return False
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt

@@ -24,10 +24,18 @@ CACHE_DIR = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
 # TensorFlow 导入时会在 stderr 打印一串启动日志；在导入它之前把日志级别调高
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# CPU 训练时让 glibc 留住释放的大块内存、下一步直接重用（utils/allocator.py，第 8 章第 8.1 节）
-KEEP_FREED_MEMORY = keep_freed_memory()
 
-FAST = os.environ.get("COURSE_FAST", "0").strip().lower() not in ("", "0", "false", "no")
+def env_flag(name: str, default: bool = False) -> bool:
+    """开关型的环境变量：没设时是 default；设成空、0、false、no 时关，别的值开。"""
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() not in ("", "0", "false", "no")
+
+
+# CPU 训练时让 glibc 留住释放的大块内存、下一步直接重用（utils/allocator.py，第 8 章第 8.1 节）；
+# COURSE_KEEP_FREED_MEMORY=0 关掉（基准用它做对照）
+KEEP_FREED_MEMORY = env_flag("COURSE_KEEP_FREED_MEMORY", True) and keep_freed_memory()
+
+FAST = env_flag("COURSE_FAST")
 _FAST_FROM_ENV = FAST
 
 
