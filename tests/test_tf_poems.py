@@ -106,6 +106,31 @@ def test_training_lowers_the_loss_and_keeps_best_weights():
     assert history["step"][-1] == 10
 
 
+def test_training_speed_is_timed_without_the_validation(monkeypatch):
+    """训练的用时不含求验证困惑度的时间（第 6 章的“字/秒”用 train_seconds）。"""
+    import time
+
+    import utils.tf_poems as tf_poems
+
+    real_evaluate = tf_poems.evaluate
+
+    def slow_evaluate(*args, **kwargs):  # 验证故意慢 0.3 秒
+        time.sleep(0.3)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(tf_poems, "evaluate", slow_evaluate)
+    model = build_model(len(VOCAB), cell="lstm", **SMALL)
+    history = train(model, toy_poems(32), toy_poems(8, seed=1), max_steps=4, eval_every=2,
+                    batch_size=16, progress=False)
+    assert history["eval_step"] == [2, 4]
+    assert history["eval_seconds"] >= 0.6
+    assert history["train_seconds"] == pytest.approx(history["seconds"] - history["eval_seconds"])
+    assert 0 < history["first_step_seconds"] <= history["train_seconds"] <= history["seconds"] - 0.6
+    # 没有验证集时，训练时间就是全部时间
+    history = train(model, toy_poems(32), max_steps=2, batch_size=16, progress=False)
+    assert history["eval_seconds"] == 0 and history["train_seconds"] == history["seconds"]
+
+
 def test_gen_validates_input_and_follows_the_form():
     model = build_model(len(VOCAB), cell="lstm", **SMALL)
     poem = gen(model, VOCAB, acrostic="春江花月", form="五绝", seed=0)

@@ -156,6 +156,30 @@ def test_training_lowers_the_loss_and_keeps_best_weights():
     assert history["tokens"] == 10 * sum(len(s) - 1 for s in seqs)
 
 
+def test_training_speed_is_timed_without_the_validation(monkeypatch):
+    """训练的用时不含求验证困惑度的时间（第 7 章的“字/秒”用 train_seconds）。"""
+    import time
+
+    import utils.torch_poems as torch_poems
+
+    real_evaluate = torch_poems.evaluate
+
+    def slow_evaluate(*args, **kwargs):  # 验证故意慢 0.3 秒
+        time.sleep(0.3)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(torch_poems, "evaluate", slow_evaluate)
+    model = build_model(len(VOCAB), device=CPU, cell="lstm", **SMALL)
+    history = train(model, toy_poems(32), toy_poems(8, seed=1), max_steps=4, eval_every=2,
+                    batch_size=16, progress=False)
+    assert history["eval_step"] == [2, 4]
+    assert history["eval_seconds"] >= 0.6
+    assert history["train_seconds"] == pytest.approx(history["seconds"] - history["eval_seconds"])
+    assert 0 < history["first_step_seconds"] <= history["train_seconds"] <= history["seconds"] - 0.6
+    history = train(model, toy_poems(32), max_steps=2, batch_size=16, progress=False)
+    assert history["eval_seconds"] == 0 and history["train_seconds"] == history["seconds"]
+
+
 @pytest.mark.parametrize("form", ["五绝", "七绝", "五律", "七律"])
 def test_form_constrained_poems_are_always_well_formed(form):
     """未训练的模型乱写：不加约束几乎写不出整齐的诗，加了约束每一首都合体裁。"""

@@ -1,9 +1,9 @@
-"""PyTorch 写诗模型与训练循环：与第 06 章的 utils/tf_poems.py 一一对应，可以对照着读。
+"""PyTorch 写诗模型与训练循环：与第 6 章的 utils/tf_poems.py 一一对应，可以对照着读。
 
 同名的部分做同样的事：poem_loader（对应 poem_dataset）、myRNNModel、compute_loss、
 train_one_step、evaluate、train、make_step_fn、gen、save_checkpoint / load_checkpoint。
 数据来自 utils.data（同一词表、同一划分、同样按长度分桶的批次），采样规则来自 utils.decoding。
-copy_from_keras 把第 06 章模型的权重抄过来，用来检验两个框架算的是同一个函数。
+copy_from_keras 把第 6 章模型的权重抄过来，用来检验两个框架算的是同一个函数。
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ FORMAT = "rnn_tang_poems/torch-1"  # 检查点里的格式标记
 class PoemBatches(IterableDataset):
     """按长度分桶的批次（utils.data.iterate_batches），产出 (ids[B, T], lengths[B]) 张量。
 
-    与第 06 章的 poem_dataset 相同：每遍历一次换一个种子重新打乱，max_len 截断过长的诗。
+    与第 6 章的 poem_dataset 相同：每遍历一次换一个种子重新打乱，max_len 截断过长的诗。
     """
 
     def __init__(self, seqs, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
@@ -60,7 +60,7 @@ def poem_loader(seqs, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
 
 # ---------------------------------------------------------------- 模型
 
-class myRNNModel(nn.Module):  # noqa: N801  （与第 06 章同名）
+class myRNNModel(nn.Module):  # noqa: N801  （与第 6 章同名）
     """embed_layer（nn.Embedding）-> rnn_layer（nn.RNN / nn.LSTM / nn.GRU）-> 输出层。
 
     输出层有三种：
@@ -105,9 +105,9 @@ class myRNNModel(nn.Module):  # noqa: N801  （与第 06 章同名）
         self._init_like_keras()
 
     def _init_like_keras(self):
-        """与第 06 章的 Keras 模型同样初始化，两章从同样的起点出发。
+        """与第 6 章的 Keras 模型同样初始化，两章从同样的起点出发。
 
-        嵌入 N(0, 1)（PyTorch 的默认，第 06 章也这样设）；输入矩阵 Glorot 均匀；循环矩阵正交；
+        嵌入 N(0, 1)（PyTorch 的默认，第 6 章也这样设）；输入矩阵 Glorot 均匀；循环矩阵正交；
         偏置为 0（LSTM 遗忘门为 1）；输出层 Glorot 均匀（后几项是 Keras 的默认）。
         """
         gates = {"simple": 1, "lstm": 4, "gru": 3}[self.config["cell"]]
@@ -166,7 +166,7 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-# ---------------------------------------------------------------- 与第 06 章对照：抄权重
+# ---------------------------------------------------------------- 与第 6 章对照：抄权重
 
 def _reorder(a: np.ndarray, order: str, target: str, axis: int = 0) -> np.ndarray:
     """把按门 order 分块排列的数组（沿 axis）重排成 target 的顺序，例如 'zrh' -> 'rzh'。"""
@@ -175,7 +175,7 @@ def _reorder(a: np.ndarray, order: str, target: str, axis: int = 0) -> np.ndarra
 
 
 def copy_from_keras(keras_model, model: myRNNModel) -> None:
-    """把第 06 章 myRNNModel（Keras）的权重抄进本章模型；两者的设置必须相同。
+    """把第 6 章 myRNNModel（Keras）的权重抄进本章模型；两者的设置必须相同。
 
     Keras 的矩阵是“输入 × 输出”（x @ kernel），PyTorch 是“输出 × 输入”，要转置。
     门的顺序：Keras LSTM i,f,c,o 与 PyTorch i,f,g,o 相同；Keras GRU z,r,h，PyTorch r,z,n。
@@ -225,7 +225,7 @@ def cross_entropy(logits, labels):
 
 
 def compute_loss(logits, labels, lengths):
-    """交叉熵，对所有真实的字取平均（补齐位置不计）；定义与第 06 章相同。
+    """交叉熵，对所有真实的字取平均（补齐位置不计）；定义与第 6 章相同。
 
     logits[B, T, V]，labels[B, T]，lengths[B] 是每行真实目标的个数。
     """
@@ -338,11 +338,14 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
           cosine_decay: bool = True, clipnorm: float = 5.0, max_len: int | None = 200,
           seed: int = 0, progress: bool = True, log_every: int = 10) -> dict:
     """用 Adam 训练 epochs 遍、max_steps 步（都给时取先到者；都不给时训练 1 遍），或到 max_seconds
-    秒为止；参数与第 06 章的 train 相同。
+    秒为止；参数与第 6 章的 train 相同。
 
     每遍结束（或每 eval_every 步）在验证集上求困惑度，记下最好的权重，训练完换回它。
     cosine_decay=True 时学习率在预定步数内按余弦从 learning_rate 降到它的 1/10。
-    返回 history：每 log_every 步的平均训练损失、各次验证的步数与困惑度、用时与字数。
+    返回 history：每 log_every 步的平均训练损失、各次验证的步数与困惑度、字数与用时。用时分三项：
+    seconds 是整个调用的墙钟时间，eval_seconds 是其中求验证困惑度（和保存最好的权重）的时间，
+    train_seconds = seconds - eval_seconds 只算训练；first_step_seconds 是第一步的用时（含追踪、预热）。
+    “字/秒”应当用 tokens / train_seconds：验证的时间与训练的步数无关，不该摊进训练速度。
     """
     from tqdm import tqdm  # 文本进度条：提交的笔记本在 GitHub 上显示最后的状态（小部件版只显示 0%）
 
@@ -356,7 +359,8 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
     # eps 取 Keras 的默认值 1e-7，两章的优化器完全相同
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-7)
     schedule = cosine_schedule(optimizer, total_steps if cosine_decay else None)
-    history = dict(step=[], loss=[], eval_step=[], valid_ppl=[], tokens=0, seconds=0.0)
+    history = dict(step=[], loss=[], eval_step=[], valid_ppl=[], tokens=0, seconds=0.0,
+                   train_seconds=0.0, eval_seconds=0.0, first_step_seconds=0.0)
     best_ppl, best_weights = math.inf, None
     step, window, out_of_time = 0, [], False
     start = time.perf_counter()
@@ -369,6 +373,8 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
             schedule.step()
             history["tokens"] += int(lengths.sum()) - len(lengths)
             step += 1
+            if step == 1:
+                history["first_step_seconds"] = time.perf_counter() - start
             bar.update()
             out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
             done = step >= total_steps or out_of_time
@@ -378,18 +384,21 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
                 bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", refresh=False)
                 window = []
             if valid_seqs is not None and (step % eval_every == 0 or done):
+                eval_start = time.perf_counter()  # 验证单独计时，不算进训练速度
                 ppl = math.exp(evaluate(model, valid_seqs))
                 history["eval_step"].append(step)
                 history["valid_ppl"].append(ppl)
                 bar.write(f"第 {step} 步（第 {step / len(loader):.2f} 遍）验证集困惑度 {ppl:.1f}")
                 if ppl < best_ppl:
                     best_ppl, best_weights = ppl, copy.deepcopy(model.state_dict())
+                history["eval_seconds"] += time.perf_counter() - eval_start
             if done:
                 break
     if out_of_time:
         bar.write(f"已到时间上限 {max_seconds:.0f} 秒，在第 {step} 步停止")
     bar.close()
     history["seconds"] = time.perf_counter() - start
+    history["train_seconds"] = history["seconds"] - history["eval_seconds"]
     if best_weights is not None:
         model.load_state_dict(best_weights)
     return history
@@ -465,7 +474,7 @@ def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | No
         form: str | None = None, metre: bool = False, rhyme: str | None = None,
         temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
         max_len: int = 128, seed: int | None = None) -> str:
-    """写一首诗：从 <bos> 开始逐字采样到 <eos>（或 max_len）。参数与第 06 章的 gen 相同（含格律约束 metre、rhyme）。"""
+    """写一首诗：从 <bos> 开始逐字采样到 <eos>（或 max_len）。参数与第 6 章的 gen 相同（含格律约束 metre、rhyme）。"""
     check_vocab_size(vocab, model.config)
     model.eval()
     return generate(make_step_fn(model), None, vocab, prefix=prefix, acrostic=acrostic,
