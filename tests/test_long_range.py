@@ -1,4 +1,4 @@
-"""utils/long_range.py：任务数据、遗忘门偏置只改遗忘门那一块、第 04、05 章用的 long_range_accuracy。"""
+"""utils/long_range.py：任务数据、遗忘门偏置只改遗忘门那一块、第 4、5 章用的 long_range_accuracy。"""
 import numpy as np
 import pytest
 import torch
@@ -39,7 +39,7 @@ def test_forget_bias_needs_lstm():
 
 
 def test_forget_bias_helps_long_gap():
-    """间隔 15、训练 100 步：默认 LSTM 还在随机水平，遗忘门偏置加 1 的已经学会（第 04 章的结论，缩小版）。"""
+    """间隔 15、训练 100 步：默认 LSTM 还在随机水平，遗忘门偏置加 1 的已经学会（第 4 章的结论，缩小版）。"""
     plain = fit_first_token("lstm", gap=15, steps=100, seed=1)
     biased = fit_first_token("lstm", gap=15, steps=100, seed=1, forget_bias=1.0)
     assert plain < 0.4 and biased > 0.9

@@ -1,4 +1,4 @@
-"""第 02 章的标注数据：句子里的 apple / 苹果 是水果（FRUIT）还是公司（COMPANY）？
+"""第 2 章的标注数据：句子里的 apple / 苹果 是水果（FRUIT）还是公司（COMPANY）？
 
 句子由模板生成，英文与中文（中文用 jieba 分词）各一半。每个模板有一个“线索”：
   side="left"  线索在 apple 之前（"i like eating apple"）

@@ -1,4 +1,4 @@
-"""用 matplotlib 画 RNN 的结构图：折叠的（一个带自环的单元）与按时间展开的。第 01 章使用。"""
+"""用 matplotlib 画 RNN 的结构图：折叠的（一个带自环的单元）与按时间展开的。第 1 章使用。"""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

@@ -1,4 +1,4 @@
-"""数值梯度检查：用中心差分验证手写的反向传播。第 03、04、05 章共用。"""
+"""数值梯度检查：用中心差分验证手写的反向传播。第 3、4、5 章共用。"""
 from __future__ import annotations
 
 from typing import Callable

@@ -1,14 +1,14 @@
 """长程依赖任务：记住第一个符号，隔 gap 个随机干扰符号之后再把它说出来。
 
 序列 = [信号, 干扰 × gap, 提问]，标签 = 信号。只有把第一个符号记过 gap 步的模型才能超过
-随机猜测（准确率 1/n_classes）。第 03 章引入，第 04、05 章比较 RNN、LSTM、GRU 时复用。
+随机猜测（准确率 1/n_classes）。第 3 章引入，第 4、5 章比较 RNN、LSTM、GRU 时复用。
 """
 from __future__ import annotations
 
 import numpy as np
 
 CELLS = ("rnn", "lstm", "gru")
-# 第 04、05 章比较的模型："LSTM b_f+1" 是遗忘门偏置加 1 的 LSTM（Keras 的默认做法）
+# 第 4、5 章比较的模型："LSTM b_f+1" 是遗忘门偏置加 1 的 LSTM（Keras 的默认做法）
 LONG_RANGE_MODELS = ("RNN", "LSTM", "LSTM b_f+1", "GRU")
 
 

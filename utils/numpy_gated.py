@@ -1,6 +1,6 @@
 """LSTM 与 GRU 的 NumPy 参考实现：前向、时间反向传播（BPTT），以及与 PyTorch / Keras 权重的对应。
 
-第 04、05 章用。记号沿用原文，门都作用在拼接向量 [h_{t-1}, x_t] 上：
+第 4、5 章用。记号沿用原文，门都作用在拼接向量 [h_{t-1}, x_t] 上：
 
 LSTM  f_t = σ(W_f·[h_{t-1}, x_t] + b_f)        遗忘门，≈1 保留旧记忆，≈0 清除
       i_t = σ(W_i·[h_{t-1}, x_t] + b_i)        输入门
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils.gradcheck import numerical_gradient, relative_error
-from utils.numpy_rnn import sigmoid  # 与第 03 章共用同一个数值稳定的 σ
+from utils.numpy_rnn import sigmoid  # 与第 3 章共用同一个数值稳定的 σ
 
 LSTM_GATES = ("f", "i", "C", "o")  # 本模块（原文）的顺序
 GRU_GATES = ("z", "r", "h")

@@ -1,6 +1,6 @@
 """普通（vanilla）RNN 的 NumPy 参考实现：逐步前向传播与时间反向传播（BPTT）。
 
-记号沿用课程第 01 章（与原文一致）：
+记号沿用课程第 1 章（与原文一致）：
 
     S_t = f(U·X_t + W·S_{t-1} + b_s)      隐状态（常写作 h_t）
     Q_t = g(V·S_t + b_q)                  输出（原文有一处把输出偏置写成 b_o，本课程统一用 b_q）
@@ -147,7 +147,7 @@ def rnn_backward(cache: RNNCache, U, W, V=None, dQ=None, dS_out=None) -> dict:
     dQ:     (B, T, K) 损失对输出 Q_t 的梯度（可为 None）
     dS_out: (B, T, H) 损失直接作用在 S_t 上的梯度（例如上面还有一层；可为 None）
     返回字典：dU, dW, db_s, dx, dh0，有 V 时还有 dV, db_q；
-    dS (B, T, H) 是到达每个 S_t 的总梯度 ∂L/∂S_t（含从未来各步传回来的部分），第 03 章用它画梯度随距离的变化。
+    dS (B, T, H) 是到达每个 S_t 的总梯度 ∂L/∂S_t（含从未来各步传回来的部分），第 3 章用它画梯度随距离的变化。
 
     递推：dS_t = V^T dQ_t + dS_out_t + W^T dA_{t+1}，dA_t = dS_t ⊙ f'(A_t)。
     """

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from utils.data import CorpusError, process_dataset
 from utils.decoding import DecodingError, PoemPlan, check_sampling
-from utils.course_models import MODEL, TRAIN  # 与第 06、07 章的主模型相同
+from utils.course_models import MODEL, TRAIN  # 与第 6、7 章的主模型相同
 from utils.settings import CACHE_DIR, REPO_ROOT
 
 DEFAULT_STEPS = 1200  # 没有检查点时训练的步数（每步 64 首诗，约全部训练集的两遍）

@@ -1,6 +1,6 @@
 """交互式写诗：在笔记本里选体裁、写藏头字或首句、拖动温度和 top-k、打开格律约束，按按钮就写诗。
 
-第 06、07 章末尾用它：PoemWriter(lambda **kw: gen(model, vocab, **kw))。只用 ipywidgets 的基本部件，
+第 6、7 章末尾用它：PoemWriter(lambda **kw: gen(model, vocab, **kw))。只用 ipywidgets 的基本部件，
 JupyterLab 4（ipywidgets 8）和 Colab（ipywidgets 7.7.1）都能用。输入有误时在部件里显示与命令行
 （make poem）相同的中文说明，不打印 traceback。
 """

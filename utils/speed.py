@@ -1,8 +1,8 @@
-"""GRU 与 LSTM 的训练速度：第 06、07 章的写诗模型（utils.tf_poems、utils.torch_poems），交替计时。
+"""GRU 与 LSTM 的训练速度：第 6、7 章的写诗模型（utils.tf_poems、utils.torch_poems），交替计时。
 
 测速用随机编号的批次：速度只和形状有关，与内容无关。GRU 与 LSTM 交替计时（每轮换一次先后），
 每轮算一次 GRU/LSTM 速度比，这样机器忙闲的变化对两者的影响大致相同。
-第 05 章和命令行脚本 scripts/bench_gru_lstm.py 都用这里的 compare_speed。
+第 5 章和命令行脚本 scripts/bench_gru_lstm.py 都用这里的 compare_speed。
 """
 from __future__ import annotations
 
