@@ -6,7 +6,7 @@
     python scripts/benchmark.py levers     # 杠杆表：每个提速办法单独试、再合起来试（make bench-levers）
     python scripts/benchmark.py malloc     # 内存分配：glibc 默认与留住释放的内存（utils/allocator.py）对照（make bench-malloc）
 
-速度表：TensorFlow 与 PyTorch 各自的 SimpleRNN / LSTM / GRU（第 06、07 章的模型代码），
+速度表：TensorFlow 与 PyTorch 各自的 SimpleRNN / LSTM / GRU（第 6、7 章的模型代码），
 训练每秒处理的字数、生成每秒写几首五绝，以及训练达到本机 float32 矩阵乘峰值的几成。
 峰值在同一次运行里用大矩阵乘（NumPy 与 PyTorch 取较快者）实测。
 训练的浮点运算按“前向矩阵乘的 3 倍”估计（反向约为前向的 2 倍，嵌入查表不计）：
@@ -59,8 +59,8 @@ CELL_NAMES = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 FRAMEWORKS = ("tf", "torch")
 FRAMEWORK_NAMES = {"tf": "TensorFlow", "torch": "PyTorch"}
 
-# 课程配方：第 06、07 章的做法——长度相近的诗一批（只补齐到本批最长）、自适应 softmax 的输出层，
-# 学习率在 2100 步（第 07 章的完整预算）内按余弦从 3e-3 降到 3e-4，之后保持
+# 课程配方：第 6、7 章的做法——长度相近的诗一批（只补齐到本批最长）、自适应 softmax 的输出层，
+# 学习率在 2100 步（第 7 章的完整预算）内按余弦从 3e-3 降到 3e-4，之后保持
 ADAPTIVE_CUTOFFS = pick([1000, 3000], [200, 1000])
 COURSE = dict(name="课程配方", framework="torch", batching="bucketed", batch_size=64,
               learning_rate=3e-3, decay_steps=2100, clipnorm=5.0, max_len=200,
@@ -95,7 +95,7 @@ MAX_COMMON_SECONDS = pick(3600.0, 20.0)   # 常见配方最多 60 分钟（且�
 # ---------------------------------------------------------------- 两个框架的统一接口
 
 class Runner:
-    """把第 06 章（utils.tf_poems）或第 07 章（utils.torch_poems）的模型包成同一个接口。"""
+    """把第 6 章（utils.tf_poems）或第 7 章（utils.torch_poems）的模型包成同一个接口。"""
 
     def __init__(self, framework: str, vocab_size: int, model: dict, learning_rate: float,
                  clipnorm: float | None, decay_steps: int | None = None, jit_compile: bool = False):
@@ -105,7 +105,7 @@ class Runner:
             import keras
 
             self.model = lib.build_model(vocab_size, **model)
-            if decay_steps:  # 与第 06 章 train 的 cosine_decay 相同
+            if decay_steps:  # 与第 6 章 train 的 cosine_decay 相同
                 learning_rate = keras.optimizers.schedules.CosineDecay(
                     learning_rate, decay_steps, alpha=0.1)
             self.optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm)
@@ -118,7 +118,7 @@ class Runner:
             if jit_compile:
                 raise ValueError("jit_compile 只用于 TensorFlow (jit_compile is TensorFlow only)")
             self.model = lib.build_model(vocab_size, **model)
-            # eps 与第 07 章的 train 相同（Keras 的默认值）
+            # eps 与第 7 章的 train 相同（Keras 的默认值）
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=learning_rate, eps=1e-7)
             self.schedule = lib.cosine_schedule(self.optimizer, decay_steps)  # 与 Keras 的 CosineDecay 相同
             self.model.train()
@@ -176,7 +176,7 @@ def training_flops(data, model: dict) -> float:
 # ---------------------------------------------------------------- 数据与基线
 
 def load_data():
-    """全部语料（快速模式只取每份前 300 首），与第 06、07 章同一划分、同一词表。"""
+    """全部语料（快速模式只取每份前 300 首），与第 6、7 章同一划分、同一词表。"""
     return process_dataset(limit=pick(None, 300))
 
 
@@ -562,7 +562,7 @@ def malloc_markdown(result: dict) -> str:
 # ---------------------------------------------------------------- 入口
 
 def choose_torch_threads(data) -> dict:
-    """机器与别的程序共用时单线程可能更快：用第 07 章的 choose_num_threads 试一下，两种配方共用结果。"""
+    """机器与别的程序共用时单线程可能更快：用第 7 章的 choose_num_threads 试一下，两种配方共用结果。"""
     from utils import torch_poems
 
     probe = torch_poems.build_model(len(data.vocab), **COURSE["model"])

@@ -1,4 +1,4 @@
-"""scripts/benchmark.py 的配方：第 08 章第 7 节“每次只改一处”的对照行要正好覆盖常见配方的全部改动；
+"""scripts/benchmark.py 的配方：第 8 章第 7 节“每次只改一处”的对照行要正好覆盖常见配方的全部改动；
 提交在 results/bench/ 的结果是完整模式的运行，README 的表引自它们。"""
 import json
 import sys
