@@ -1,24 +1,28 @@
 """数据并行训练第 7 章的写诗模型（PyTorch DistributedDataParallel）。
 
-    torchrun --nproc_per_node=2 scripts/train_ddp.py --steps 2100          # 一台机器 2 个进程（make train-ddp NPROC=2）
+    torchrun --nproc_per_node=2 scripts/train_ddp.py                        # 一台机器 2 个进程（make train-ddp NPROC=2）
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d \\
-             --rdzv-endpoint=主机:29500 scripts/train_ddp.py --steps 2100   # 两台机器各 8 块 GPU
+             --rdzv-endpoint=主机:29500 scripts/train_ddp.py                 # 两台机器各 8 块 GPU
+
+步数、批大小、学习率、最长字数的默认值取自 utils.course_models（与第 6、7 章相同）。
 
 代码不随进程数改变：
 - 每一步的“全局批”与单进程训练完全相同（utils.data.iterate_batches，批大小 --batch-size），
   第 r 个进程只算其中的第 r、r+N、r+2N… 首诗；
 - 损失 = 本进程的逐字损失之和 × N ÷ 全局批的字数。DDP 反向时把各进程的梯度取平均（÷N），
   得到的正好是全局批平均损失的梯度；学习率、余弦退火的步数、每步的字数都与 N 无关；
-- CPU 上用 gloo 通信，有 CUDA 时用 NCCL，每个进程一块 GPU。
+- 这台机器的 GPU 够每个进程一块时用 GPU 和 NCCL；GPU 比进程少（如只有 1 块 GPU 的 Colab 上启动 2 个进程）
+  或 --device cpu 时，全部进程用 CPU 和 gloo（GPU 不够时打印一行说明），见 choose_backend。
 
-可续训、能容错：每隔 --save-every 秒（及训练结束时）由 0 号进程把模型、优化器、学习率进度、
-数据位置和随机状态写进 --state（先写临时文件再改名，写到一半被杀也不会坏）。启动时有这个文件就从它接着训练，
-所以 torchrun --max-restarts=K 在某个进程死掉后重启全部进程，训练从上一个检查点接着走。
+可续训、能容错：每隔 --save-every 秒（及训练结束时）把模型、优化器、学习率进度、数据位置和
+每个进程的随机状态（CPU 的，用 GPU 时还有 GPU 的）写进 --state（save_state：先写临时文件再改名，写到一半被杀也不会坏）。
+启动时有这个文件就从它接着训练（load_state），所以 torchrun --max-restarts=K 在某个进程死掉后重启全部进程，
+训练从上一个检查点接着走。
 训练完 0 号进程把模型存成第 7 章的检查点格式（--checkpoint，make poem --checkpoint 能直接读）。
 每个进程的日志写到 --log-dir/rank<r>.log；Ctrl-C 时各进程退出进程组后再结束。
 
 --eval-every K --target-ppl P：每 K 步由 0 号进程求验证集困惑度，第一次低于 P 就停（scripts/bench_ddp.py 用它量“多久胜过 4-gram”）；
---bench-steps K：只测速（照常全归约、不全归约各计时 K 步），不存任何东西。
+--bench-steps K --bench-rounds R：只测速（照常全归约与不全归约交替，各计时 R 次、每次 K 步），不存任何东西。
 """
 from __future__ import annotations
 
@@ -39,16 +43,18 @@ from torch.nn.parallel import DistributedDataParallel
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils import torch_poems  # noqa: E402
-from utils.course_models import MODEL  # noqa: E402  （第 7 章的模型：自适应 softmax 的两层 LSTM）
+from utils.course_models import MODEL, STEPS, TRAIN  # noqa: E402  （第 7 章的模型：自适应 softmax 的两层 LSTM）
 from utils.data import iterate_batches, process_dataset  # noqa: E402
 from utils.settings import CACHE_DIR  # noqa: E402
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="数据并行训练第 7 章的写诗模型（用 torchrun 启动）")
-    p.add_argument("--steps", type=int, default=2100, help="训练步数（全局批的个数）")
-    p.add_argument("--batch-size", type=int, default=64, help="全局批大小（所有进程合起来）")
-    p.add_argument("--learning-rate", type=float, default=3e-3)
-    p.add_argument("--max-len", type=int, default=200)
+    p.add_argument("--steps", type=int, default=STEPS["torch"], help="训练步数（全局批的个数）")
+    p.add_argument("--batch-size", type=int, default=TRAIN["batch_size"], help="全局批大小（所有进程合起来）")
+    p.add_argument("--learning-rate", type=float, default=TRAIN["learning_rate"])
+    p.add_argument("--max-len", type=int, default=TRAIN["max_len"])
+    p.add_argument("--device", choices=["auto", "cpu"], default="auto",
+                   help="auto：GPU 够每个进程一块就用 GPU 和 NCCL，否则用 CPU 和 gloo；cpu：总用 CPU 和 gloo")
     p.add_argument("--limit", type=int, help="只用训练集的前 limit 首（测试用）")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-every", type=float, default=300.0, help="每隔多少秒存一次续训状态")
@@ -60,27 +66,46 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=int, help="每隔多少步由 0 号进程求一次验证集困惑度（求值时间不计入训练时间）")
     p.add_argument("--target-ppl", type=float, help="验证集困惑度第一次低于它就停止训练")
     p.add_argument("--bench-steps", type=int,
-                   help="测速：先热身，再计时这么多步（照常全归约），再计时同样多步不做梯度全归约（no_sync），打印后退出")
+                   help="测速：先热身，再用同样这么多个全局批交替计时照常全归约与不做梯度全归约（no_sync），打印后退出")
+    p.add_argument("--bench-rounds", type=int, default=2, help="测速时两种做法各计时几次（交替进行）")
     return p.parse_args(argv)
 
 
-def setup() -> tuple[int, int, torch.device]:
+def choose_backend(local_processes: int, gpus: int, device: str = "auto") -> tuple[str, str | None]:
+    """选通信后端：返回 ("nccl" 或 "gloo", 要告诉用户的一行话或 None)。
+
+    NCCL 要每个进程独占一块 GPU。这台机器上的进程不多于 GPU 时用 GPU 和 NCCL；GPU 不够时（例如只有
+    1 块 GPU 的 Colab 上启动了 2 个进程）全部进程改用 CPU 和 gloo，并说明原因——否则多出来的进程没有 GPU，一启动就失败。
+    几台机器一起训练时，每台机器的 GPU 数与进程数要一样配，否则各台选的后端不同，进程组建不起来。
+    """
+    if device == "cpu" or gpus == 0:
+        return "gloo", None
+    if local_processes <= gpus:
+        return "nccl", None
+    return "gloo", (f"这台机器只有 {gpus} 块 GPU，却启动了 {local_processes} 个进程：全部改用 CPU 和 gloo"
+                    f"（要用 GPU，让 --nproc_per_node 不超过 {gpus}）")
+
+
+def setup(device: str = "auto") -> tuple[int, int, torch.device]:
     """加入进程组，返回 (本进程编号, 进程数, 设备)。torchrun 通过环境变量告诉每个进程它是谁。"""
-    cuda = torch.cuda.is_available()
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    backend, message = choose_backend(local_world, gpus, device)
+    if message and local_rank == 0:
+        print(message, file=sys.stderr, flush=True)
     # 进程组的地址表放在 torchrun 的存储里。重启后旧进程留下的地址还在：按重启次数加前缀，
     # 否则新进程会去连已经死掉的旧进程（Connection refused）
     store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world,
                           is_master=False, timeout=timedelta(minutes=5))
     attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
-    dist.init_process_group("nccl" if cuda else "gloo", store=dist.PrefixStore(f"attempt{attempt}", store),
+    dist.init_process_group(backend, store=dist.PrefixStore(f"attempt{attempt}", store),
                             rank=rank, world_size=world, timeout=timedelta(minutes=5))
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    if cuda:
+    if backend == "nccl":
         torch.cuda.set_device(local_rank)
         return rank, world, torch.device("cuda", local_rank)
-    # 同一台机器上的几个进程分用 CPU 核：每个进程的线程数 = 核数 ÷ 本机进程数（至少 1）
-    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    # 同一台机器上的几个进程分用 CPU 核：每个进程的线程数 = 核数 ÷ 这台机器上的进程数（至少 1）
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
     return rank, world, torch.device("cpu")
 
@@ -126,8 +151,55 @@ def save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def rng_state(device: torch.device) -> dict:
+    """本进程的随机状态：CPU 的，用 GPU 时再加上这块 GPU 的。"""
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def save_state(path: Path, model, optimizer, schedule, progress: dict, device: torch.device) -> None:
+    """所有进程一起调用：收齐每个进程的随机状态，由 0 号进程把续训需要的一切原子地写进 path。
+
+    模型和优化器在各进程上相同（第 10 章第 3 节），存一份就够；随机状态各进程不同，每个进程一份。
+    （这个模型训练时不抽随机数——没有 dropout；存下它，加上 dropout 之后续训的结果也不变。）
+    """
+    rngs = [None] * dist.get_world_size()
+    dist.all_gather_object(rngs, rng_state(device))
+    if dist.get_rank() == 0:
+        save_atomic(dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
+                         schedule=schedule.state_dict(), progress=progress, rng=rngs), path)
+
+
+def load_state(path: Path, model, optimizer, schedule, device: torch.device) -> dict | None:
+    """有续训文件就读回（所有进程读同一个文件），返回训练进度；没有就返回 None。
+
+    每个进程取回自己的随机状态。进程数变了也能续训（全局批与进程数无关），只是随机状态对不上号，就不恢复。
+    """
+    if not path.exists():
+        return None
+    saved = torch.load(path, map_location=device, weights_only=True)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    schedule.load_state_dict(saved["schedule"])
+    if len(saved["rng"]) == dist.get_world_size():
+        mine = saved["rng"][dist.get_rank()]
+        torch.set_rng_state(mine["cpu"].cpu())  # map_location 会把它搬到 GPU 上；随机状态要在 CPU 上
+        if "cuda" in mine and device.type == "cuda":
+            torch.cuda.set_rng_state(mine["cuda"].cpu(), device)
+    return saved["progress"]
+
+
+def anyone(flag: bool, device: torch.device) -> bool:
+    """只要有一个进程说“是”，所有进程都得到“是”。save_state 要所有进程一起调用，存不存必须一起决定。"""
+    vote = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(vote, op=dist.ReduceOp.MAX)
+    return bool(vote.item())
+
+
 def train(args) -> dict:
-    rank, world, device = setup()
+    rank, world, device = setup(args.device)
     args.log_dir.mkdir(parents=True, exist_ok=True)
     log = open(args.log_dir / f"rank{rank}.log", "a", encoding="utf-8")
 
@@ -141,21 +213,11 @@ def train(args) -> dict:
     ddp = DistributedDataParallel(BatchLoss(model))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, eps=1e-7)
     schedule = torch_poems.cosine_schedule(optimizer, args.steps)
-    progress = dict(step=0, epoch=0, batch=0, losses=[])
-    if args.state.exists():  # 续训：所有进程读同一个文件
-        saved = torch.load(args.state, map_location=device, weights_only=True)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        progress = saved["progress"]
-        torch.set_rng_state(saved["rng"])
+    progress = load_state(args.state, model, optimizer, schedule, device)  # 续训
+    if progress is None:
+        progress = dict(step=0, epoch=0, batch=0, losses=[], train_seconds=0.0, tokens=0, evals=[])
+    else:
         say(f"从第 {progress['step']} 步接着训练")
-
-    def save_state():
-        if rank == 0:
-            save_atomic(dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
-                             schedule=schedule.state_dict(), progress=progress,
-                             rng=torch.get_rng_state()), args.state)
 
     def step(ids, lengths, sync=True) -> float:
         """训练一步，返回全局批的平均损失。sync=False 只在测速时用：不做梯度的全归约。"""
@@ -171,7 +233,8 @@ def train(args) -> dict:
         return float(total) / world
 
     if args.bench_steps:
-        return bench(step, global_batches(seqs, args.batch_size, 0), args.bench_steps, model, world, say)
+        return bench(step, global_batches(seqs, args.batch_size, 0), args.bench_steps, args.bench_rounds,
+                     model, world, say)
 
     def validate() -> bool:
         """0 号进程求验证集困惑度，告诉所有进程是否已低于 --target-ppl。"""
@@ -186,9 +249,6 @@ def train(args) -> dict:
         return bool(reached[0])
 
     last_save = time.monotonic()
-    progress.setdefault("train_seconds", 0.0)
-    progress.setdefault("tokens", 0)
-    progress.setdefault("evals", [])
     while progress["step"] < args.steps:
         batches = global_batches(seqs, args.batch_size, progress["epoch"])
         while progress["batch"] < len(batches) and progress["step"] < args.steps:
@@ -200,16 +260,16 @@ def train(args) -> dict:
             progress["step"] += 1
             progress["batch"] += 1
             say(f"第 {progress['step']} 步 损失 {progress['losses'][-1]:.4f}")
-            every_steps = args.save_every_steps and progress["step"] % args.save_every_steps == 0
-            if every_steps or time.monotonic() - last_save > args.save_every:
-                save_state()
+            every_steps = bool(args.save_every_steps) and progress["step"] % args.save_every_steps == 0
+            if anyone(every_steps or time.monotonic() - last_save > args.save_every, device):
+                save_state(args.state, model, optimizer, schedule, progress, device)
                 last_save = time.monotonic()
             if args.eval_every and progress["step"] % args.eval_every == 0 and validate():
                 progress["steps_target"] = progress["step"]
                 args.steps = progress["step"]  # 达标：停止
         if progress["batch"] >= len(batches):
             progress["epoch"], progress["batch"] = progress["epoch"] + 1, 0
-    save_state()
+    save_state(args.state, model, optimizer, schedule, progress, device)
     if rank == 0:
         torch_poems.save_checkpoint(model, data.vocab, args.checkpoint)
         say(f"完成 {progress['step']} 步，训练用时 {progress['train_seconds']:.1f} 秒，检查点 {args.checkpoint.name}")
@@ -217,23 +277,26 @@ def train(args) -> dict:
     return progress
 
 
-def bench(step, batches, k: int, model, world: int, say) -> dict:
-    """先热身 3 步，再用同样的 k 个全局批各计时一次：照常全归约、不全归约（no_sync）。"""
+def bench(step, batches, k: int, rounds: int, model, world: int, say) -> dict:
+    """先热身 3 步，再用同样的 k 个全局批交替计时：照常全归约（sync）与不全归约（no_sync）。
+
+    每轮两块，后一轮顺序反过来：照常、不、不、照常、照常、不……慢慢变化的干扰（别的程序、CPU 降频）两边各摊一半。
+    相邻的一对（同一轮的两块）做的事只差全归约，seconds 里两张表按轮对齐。
+    """
     for ids, lengths in batches[:3]:
         step(ids, lengths)
     timed = batches[3:3 + k]
     tokens = sum(int((lengths - 1).sum()) for _, lengths in timed)
-    seconds = {}
-    for sync in (True, False):
-        dist.barrier()
-        started = time.perf_counter()
-        for ids, lengths in timed:
-            step(ids, lengths, sync=sync)
-        seconds[sync] = time.perf_counter() - started
+    seconds = {"sync": [], "no_sync": []}
+    for r in range(rounds):
+        for sync in ((True, False) if r % 2 == 0 else (False, True)):
+            dist.barrier()
+            started = time.perf_counter()
+            for ids, lengths in timed:
+                step(ids, lengths, sync=sync)
+            seconds["sync" if sync else "no_sync"].append(time.perf_counter() - started)
     result = dict(processes=world, threads=torch.get_num_threads(), steps=len(timed), tokens=tokens,
-                  tokens_per_s=tokens / seconds[True], tokens_per_s_no_sync=tokens / seconds[False],
-                  allreduce_share=1 - seconds[False] / seconds[True],
-                  gradient_bytes=4 * sum(p.numel() for p in model.parameters()))
+                  seconds=seconds, gradient_bytes=4 * sum(p.numel() for p in model.parameters()))
     say(f"测速：{json.dumps(result)}")
     return result
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from utils.course_models import TRAIN  # noqa: E402  （批大小、学习率、最长字数与第 6 章相同；不导入 TensorFlow）
+
 CLIPNORM = 5.0
 
 
@@ -30,9 +32,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="MirroredStrategy 训练第 6 章的模型，并与单设备训练比较")
     p.add_argument("--replicas", type=int, default=2, help="副本数；0 表示用全部 GPU")
     p.add_argument("--steps", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=64, help="全局批大小（所有副本合起来）")
-    p.add_argument("--learning-rate", type=float, default=3e-3)
-    p.add_argument("--max-len", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=TRAIN["batch_size"], help="全局批大小（所有副本合起来）")
+    p.add_argument("--learning-rate", type=float, default=TRAIN["learning_rate"])
+    p.add_argument("--max-len", type=int, default=TRAIN["max_len"])
     p.add_argument("--limit", type=int, help="只用训练集的前 limit 首")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keras-clipping", action="store_true",

@@ -1,4 +1,6 @@
-"""scripts/train_ddp.py：两个 gloo 进程训练出的参数与单进程相同；杀掉一个进程后从检查点接着训练，结果不变。"""
+"""scripts/train_ddp.py：两个 gloo 进程训练出的参数与单进程相同；杀掉一个进程后从检查点接着训练，结果不变。
+
+不用 torchrun 的部分（选后端、续训状态的存取、测速的判定）在 tests/test_ddp_logic.py。"""
 import os
 import signal
 import sys
@@ -12,7 +14,7 @@ from utils.settings import REPO_ROOT
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import bench_ddp  # noqa: E402  （scripts/bench_ddp.py：拼 torchrun 命令的 launch、等它结束的 wait）
 
-SMALL = ["--limit", "48", "--batch-size", "8", "--max-len", "40"]
+SMALL = ["--limit", "48", "--batch-size", "8", "--max-len", "40", "--device", "cpu"]
 
 
 def torchrun(tmp, nproc, steps, *extra, restarts=0):
@@ -45,6 +47,7 @@ def test_two_processes_train_the_same_model_as_one(tmp_path):
     finish(torchrun(two, 2, 5))
     a, b = final_state(one), final_state(two)
     assert a["progress"]["step"] == b["progress"]["step"] == 5
+    assert len(a["rng"]) == 1 and len(b["rng"]) == 2   # 每个进程的随机状态各存一份
     assert_same_model(a, b)
     torch.testing.assert_close(torch.tensor(a["progress"]["losses"]), torch.tensor(b["progress"]["losses"]),
                                rtol=1e-5, atol=1e-6)
@@ -77,6 +80,6 @@ def test_a_killed_worker_is_restarted_and_training_resumes_from_the_checkpoint(t
     text = log.read_text(encoding="utf-8")
     assert "从第 3 步接着训练" in text or "从第 6 步接着训练" in text, text[-2000:]
     a, b = final_state(clean), final_state(killed)
-    assert b["progress"]["step"] == steps
+    assert b["progress"]["step"] == steps and len(b["rng"]) == 2
     assert_same_model(a, b)
     assert a["progress"]["losses"][-1] == pytest.approx(b["progress"]["losses"][-1], rel=1e-5)
