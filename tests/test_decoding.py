@@ -5,8 +5,9 @@ import pytest
 from utils.data import Vocab, poem_form
 from utils.decoding import (POEM_FORMS, DecodingError, PoemPlan, generate, get_form,
                             next_token_probs)
-from utils.metre import classical_tone, ping_groups, tone_table
-from utils.metrics import classical_rhymes, classical_tone_ok, poem_lines
+from utils.metre import classical_tone, completable, level_tail, lone_level, rhyme_groups, tone_table
+from utils.metrics import (ALL_TONE_RULES, classical_rhymes, classical_tone_checks, classical_tone_ok, classical_tones,
+                           poem_lines)
 
 CHARS = "春风花月夜山水云江天白日秋"
 VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *CHARS])
@@ -157,15 +158,15 @@ def test_metre_poems_pass_the_classical_checks(form):
     for seed in range(10):
         poem = generate(big_random_step(seed), 0, BIG, form=form, metre=True, rng=seed)
         assert poem_form(poem) == form, poem
-        assert classical_rhymes(poem) and classical_tone_ok(poem), poem
+        assert classical_rhymes(poem) and classical_tone_ok(poem, ALL_TONE_RULES), poem  # 六条，含孤平、三平尾
         assert len(set(rhyme_words(poem))) == len(rhyme_words(poem)), poem   # 韵脚字不重复
 
 
 def test_a_given_rhyme_group_is_respected():
     for seed, name in enumerate(["下平七阳", "下平声七阳", "阳"]):
         poem = generate(big_random_step(seed), 0, BIG, form="七律", metre=True, rhyme=name, rng=seed)
-        assert all("下平七阳" in ping_groups(ch) for ch in rhyme_words(poem)), poem
-        assert classical_tone_ok(poem), poem
+        assert all("下平七阳" in rhyme_groups(ch) for ch in rhyme_words(poem)), poem
+        assert classical_tone_ok(poem, ALL_TONE_RULES), poem
 
 
 def test_metre_keeps_prefix_and_acrostic():
@@ -193,6 +194,8 @@ def test_masking_comes_before_top_k():
     (dict(form="五绝", metre=True, prefix="白日依山尽，黄河入海流。", rhyme="阳"), "押下平七阳"),
     (dict(form="五律", metre=True, prefix="山河千里国，风月一江秋。水月千山夜，江天一雁秋。"),
      "不合五言律诗"),                                                    # 韵脚字“秋”重复
+    (dict(form="五绝", metre=True, prefix="白日依山尽，北河入海流。"), "不合五言绝句"),  # 仄平仄仄平：孤平
+    (dict(form="五绝", metre=True, prefix="白日依山尽，黄河上古台。", rhyme="上平四支"), "押上平四支"),  # 台只算十灰
     (dict(form="五绝", metre=True, rhyme="十四行"), "未知韵部"),
     (dict(form="五绝", metre=True, rhyme="去声一送"), "近体诗押平声韵"),
     (dict(form="五绝", rhyme="阳"), "要同时打开格律"),
@@ -207,3 +210,49 @@ def test_metre_needs_enough_rhyme_characters_in_the_vocabulary():
     # 小词表里没有哪个平声韵部有 3 个字，押不满一首绝句
     with pytest.raises(DecodingError, match="不够押 3 个韵"):
         generate(random_step(), 0, VOCAB, form="五绝", metre=True)
+
+
+def test_completable_looks_ahead_for_lone_level_and_level_tail():
+    assert completable("中平中仄平", {0: "仄"})                    # 第 3 字还能用平声救
+    assert not completable("中平中仄平", {0: "仄", 2: "仄"})       # 仄平仄仄平
+    assert not completable("中仄中平平", {2: "平"})                # 第 4、5 字一定是平：三平尾
+    assert completable("中仄中平平", {2: "中"})                    # “中”的字可能是仄
+    assert completable("中仄中平仄", {0: "平", 2: "平"})           # 仄收的句子不管孤平
+
+
+@pytest.mark.parametrize("favourite, form", [("月", "五律"), ("春", "五律"), ("月", "七律"), ("春", "七律")])
+def test_metre_decoding_avoids_lone_level_and_level_tail(favourite, form):
+    # 模型总想写同一个字：仄声的“月”会造成孤平，平声的“春”会造成三平尾，除非解码拦住它
+    for seed in range(5):
+        logits = np.random.default_rng(seed).normal(size=len(BIG))
+        logits[BIG.word2id[favourite]] = 50
+        poem = generate(lambda token, state: (logits, state), 0, BIG, form=form, metre=True, top_k=1, rng=seed)
+        marks = [classical_tones(line) for line in poem_lines(poem)]
+        assert not any(level_tail(m) for m in marks), poem
+        assert not any(lone_level(m) for m in marks[1::2]), poem
+        assert all(classical_tone_checks(poem).values()) and classical_rhymes(poem), poem
+
+
+def test_a_prefix_that_risks_lone_level_is_completed_safely():
+    # 第二句以仄声的“月”开头、谱是“中平中仄平”时，第 3 字必须是平（或可平可仄）
+    logits = np.zeros(len(BIG))
+    logits[BIG.word2id["月"]] = 50
+    for seed in range(5):
+        poem = generate(lambda token, state: (logits, state), 0, BIG, form="五绝", metre=True,
+                        prefix="白日依山尽，月", top_k=1, rng=seed)
+        assert poem.startswith("白日依山尽，月") and classical_tone_ok(poem, ALL_TONE_RULES), poem
+        assert classical_tone(poem_lines(poem)[1][2]) in ("平", "中"), poem
+
+
+def test_a_rare_reading_is_never_used_as_a_rhyme():
+    # 上平四支里有“台”（罕用的读法），按主要读法它只算上平十灰：押四支时不会用它
+    logits = np.zeros(len(BIG))
+    logits[BIG.word2id["台"]] = 50
+    for seed in range(3):
+        poem = generate(lambda token, state: (logits, state), 0, BIG, form="七律", metre=True,
+                        rhyme="上平四支", top_k=1, rng=seed)
+        assert "台" not in rhyme_words(poem) and classical_rhymes(poem), poem
+        poem = generate(lambda token, state: (logits, state), 0, BIG, form="七律", metre=True,
+                        rhyme="上平十灰", top_k=1, rng=seed)
+        ends = [line[-1] for line in poem_lines(poem)[:1]] + rhyme_words(poem)   # 首句入韵时首句末字也是韵脚
+        assert ends.count("台") == 1 and classical_rhymes(poem), poem           # 用一次，不重复

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from utils.data import Vocab, poem_form
-from utils.metrics import (NGramModel, classical_rhymes, classical_tone_checks, classical_tone_ok,
+from utils.metre import level_tail, lone_level, ping_groups, rhyme_groups
+from utils.metrics import (ALL_TONE_RULES, NGramModel, classical_rhymes, classical_tone_checks, classical_tone_ok,
                            classical_tones, cluster_shares, copied_share, count_tokens, distinct_n, forward_flops,
                            is_well_formed, line_set, matmul_gflops, metre_rates, perplexity,
                            poem_lines, poem_report, rhyme_group, rhymes, shuffled_lines,
@@ -255,14 +256,15 @@ def test_pingshui_rhymes_where_modern_readings_do_not():
 
 def test_regulated_poems_pass_the_classical_tone_rules():
     for poem in REGULATED:
-        assert classical_tone_checks(poem) == {"二四六分明": True, "对": True, "粘": True, "句末": True}, poem
-        assert classical_tone_ok(poem)
+        assert classical_tone_checks(poem) == dict.fromkeys(ALL_TONE_RULES, True), poem
+        assert classical_tone_ok(poem) and classical_tone_ok(poem, ALL_TONE_RULES)
+        assert classical_tone_ok(poem, ALL_TONE_RULES, source="pingshui"), poem
     assert not tone_ok(DENGGAO)          # 今读把入声的“白、独、浊”算成平声
 
 
 def test_classical_tone_corruptions_fail_the_matching_rule():
     checks = classical_tone_checks(DENG_GUANQUE.replace("白日", "白云"))      # 第 2、4 字都平
-    assert checks == {"二四六分明": False, "对": False, "粘": True, "句末": True}
+    assert checks == {"二四六分明": False, "对": False, "粘": True, "句末": True, "无孤平": True, "无三平尾": True}
     assert classical_tone_checks(DENG_GUANQUE[:12] * 2)["粘"] is False      # 第三句与第二句不粘
     assert classical_tone_checks("白日依山尽，白日依山尽。欲穷千里目，更上一层楼。")["对"] is False
     assert classical_tone_checks(DENG_GUANQUE.replace("千里目", "千里天"))["句末"] is False  # 单数句收平
@@ -274,6 +276,55 @@ def test_metre_rates_on_famous_poems():
     rates = metre_rates([CHUNWANG, DENGGAO])
     assert rates["押韵（十三辙）"] == 0.0 and rates["押韵（平水韵）"] == 1.0
     assert rates["平仄（古读）"] == 1.0 and rates["古读·粘"] == 1.0
+    assert rates["平仄（古读·六条）"] == 1.0 and rates["古读·无孤平"] == 1.0
+    assert metre_rates([CHUNWANG, DENGGAO], source="pingshui")["平仄（古读·六条）"] == 1.0
+    lonely = DENG_GUANQUE.replace("黄河", "北河")          # 北河入海流：仄平仄仄平
+    rates = metre_rates([lonely, DENG_GUANQUE])
+    assert rates["古读·无孤平"] == 0.5 and rates["平仄（古读）"] == 1.0 and rates["平仄（古读·六条）"] == 0.5
+
+
+# ---------------------------------------------------------------- 孤平、三平尾、重复的韵脚、多音字
+
+def test_lone_level_and_level_tail_by_hand():
+    assert lone_level("仄平仄仄平") and lone_level("仄仄仄平仄仄平")
+    assert not lone_level("平平仄仄平") and not lone_level("仄平平仄平")      # 第 3 字救了第 1 字
+    assert not lone_level("仄仄仄平平")                                      # 唯一的平声紧挨韵脚
+    assert not lone_level("中平仄仄平")                                      # “中”可能是平：不算
+    assert level_tail("仄仄平平平") and level_tail("平仄仄平平平平")
+    assert not level_tail("仄仄中平平") and not level_tail("平平仄仄平")
+
+
+def test_lone_level_and_level_tail_in_the_checker():
+    lonely = DENG_GUANQUE.replace("黄河", "北河")              # 北河入海流：仄平仄仄平
+    assert classical_tones("北河入海流") == "仄平仄仄平"
+    checks = classical_tone_checks(lonely)
+    assert checks["无孤平"] is False and all(checks[r] for r in ("二四六分明", "对", "粘", "句末", "无三平尾"))
+    assert classical_tone_ok(lonely) and not classical_tone_ok(lonely, ALL_TONE_RULES)
+    tail = DENG_GUANQUE.replace("更上一层楼", "更上高层楼")      # 中仄平平平
+    assert classical_tones("更上高层楼") == "中仄平平平"
+    checks = classical_tone_checks(tail)
+    assert checks["无三平尾"] is False and checks["无孤平"] is True
+
+
+def test_a_repeated_rhyme_character_is_not_a_rhyme():
+    assert classical_rhymes(XIANGSI)
+    assert not classical_rhymes(XIANGSI.replace("最相思", "最相枝"))          # 枝、枝
+    assert not classical_rhymes("山中何所有，岭上多白云。只可自怡悦，不堪持赠云。")
+    # 首句入韵时，首句的末字也不能与别的韵脚相同
+    assert classical_rhymes(HUANGHELOU)
+    assert not classical_rhymes(HUANGHELOU.replace("黄鹤楼", "下扬州"))
+
+
+def test_a_polyphone_rhymes_only_in_its_main_reading():
+    # “台”在上平四支（音“怡”，罕用）与上平十灰里；唐人押它几乎都是十灰
+    assert ping_groups("台") == {"上平四支", "上平十灰"}
+    assert rhyme_groups("台") == {"上平十灰"}
+    assert classical_rhymes(DENGGAO)                                          # 回、来、台、杯：十灰
+    assert classical_rhymes("红豆生南国，春来上古台。愿君多采撷，此物最相来。")    # 台、来：十灰
+    assert not classical_rhymes("红豆生南国，春来发几枝。愿君多采撷，此物最相台。")  # 枝（四支）与台（只算十灰）
+    # 统计表把“忘”记作仄（自动标注的错），唐人却常把它押在下平七阳：按用例算七阳
+    assert classical_tones("忘") == "仄" and classical_tones("忘", "pingshui") == "中"
+    assert rhyme_groups("忘") == {"下平七阳"}
 
 
 def test_shuffled_lines_take_line_i_from_another_poem_of_the_same_form():

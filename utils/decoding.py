@@ -6,7 +6,8 @@
 
 规则：温度（temperature）、top-k、top-p（核采样）、给定开头（首字或首句）、
 体裁约束（五绝 / 七绝 / 五律 / 七律：每句字数、标点位置、句数都对）、藏头诗，
-以及格律约束（metre：按近体诗的平仄谱放平声字、仄声字，韵脚押同一个平水韵平声韵部）。
+以及格律约束（metre：按近体诗的平仄谱放平声字、仄声字，不出孤平、三平尾，韵脚押同一个平水韵平声韵部、
+不重复，多音字按主要读法算）。
 输入有误时抛出 DecodingError，信息中文在前、英文在后。
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from utils.data import FORM_ALIASES, HAN, Vocab
-from utils.metre import classical_tone, metre_patterns, ping_groups, rhyme_table
+from utils.metre import classical_tone, completable, metre_patterns, rhyme_groups, rhyme_table
 
 StepFn = Callable[[int, Any], tuple[np.ndarray, Any]]
 
@@ -133,10 +134,12 @@ def find_rhyme(name: str) -> str:
 class Metre:
     """格律约束：从与开头相容的平仄谱里随机选一种，逐个位置给出可选的字。
 
-    谱里是“平”的位置只放古平仄表里“平”或“中”（可平可仄）的字，“仄”同理；“中”的位置
-    （一三五不论）任何汉字都行。句末为“平”的位置是韵脚：韵脚字都属于同一个平声韵部
-    （rhyme 给定时就是它；否则第一个韵脚由模型在所有平声韵部的字里挑，之后的韵脚跟着它），
-    且互不重复。古平仄表里查不到的字只放在不论的位置。
+    谱里是“平”的位置只放古平仄表（统计表）里“平”或“中”（可平可仄）的字，“仄”同理；“中”的位置
+    （一三五不论）任何汉字都行，但不能因此出现孤平或三平尾：每一步都先看这句已经写出的字，只允许
+    还能把这句补成没有孤平、三平尾的字（utils.metre.completable）。句末为“平”的位置是韵脚：
+    韵脚字都属于同一个平声韵部（rhyme 给定时就是它；否则第一个韵脚由模型在所有平声韵部的字里挑，
+    之后的韵脚跟着它），且互不重复；多音字只按它的主要读法算韵部（utils.metre.rhyme_groups）。
+    古平仄表里查不到的字只放在不论的位置。
     """
 
     def __init__(self, vocab: Vocab, form: PoemForm, forced: dict[int, str],
@@ -145,11 +148,13 @@ class Metre:
         tones = np.array([classical_tone(w) for w in vocab.id2word])
         han = np.array([bool(_HAN_CHAR.match(w)) for w in vocab.id2word])
         self.fits = {"平": np.isin(tones, ("平", "中")), "仄": np.isin(tones, ("仄", "中")), "中": han}
-        # 每个平声韵部在词表里的字（须是平声），只留够押满全诗韵脚的韵部
+        # 按字的平仄分三类：确是平、确是仄、两可（“中”或查不到）；孤平、三平尾只由前两类造成
+        self.kinds = {"平": tones == "平", "仄": tones == "仄", "中": han & ~np.isin(tones, ("平", "仄"))}
+        # 每个平声韵部在词表里的字（须是平声，按主要读法），只留够押满全诗韵脚的韵部
         wanted = find_rhyme(rhyme) if rhyme is not None else None
         self.rhyme_masks = {}
         for i in np.flatnonzero(self.fits["平"]):
-            for group in ping_groups(vocab.id2word[i]):
+            for group in rhyme_groups(vocab.id2word[i]):
                 self.rhyme_masks.setdefault(group, np.zeros(len(vocab), bool))[i] = True
         need = form.lines // 2 + 1
         self.rhyme_masks = {g: m for g, m in self.rhyme_masks.items()
@@ -163,7 +168,8 @@ class Metre:
         if not patterns:
             given = "".join(forced.get(i, "_") for i in range(max(forced, default=-1) + 1))
             rhymed = f"（押{wanted}）" if wanted else ""
-            raise DecodingError(f"开头“{given}”不合{form.name}{rhymed}的任何一种平仄谱（平起、仄起，首句入韵与否）"
+            raise DecodingError(f"开头“{given}”不合{form.name}{rhymed}的任何一种平仄谱（平起、仄起，首句入韵与否；"
+                                f"不许孤平、三平尾和重复的韵脚）"
                                 f" (the given characters fit no regulated tone pattern)")
         self.name = list(patterns)[rng.integers(len(patterns))]
         self.pattern = patterns[self.name]
@@ -171,36 +177,45 @@ class Metre:
                        for line, tones in enumerate(self.pattern) if tones[-1] == "平"]
 
     def _fits(self, pattern: list[str], forced: dict[int, str]) -> bool:
-        """给定的字（开头、藏头字）是否合这个谱：平仄相合，韵脚同属一个可用的韵部、不重复。"""
-        groups, used = set(self.rhyme_masks), set()
+        """给定的字（开头、藏头字）是否合这个谱：平仄相合，所在的句子还能避开孤平、三平尾，
+        韵脚同属一个可用的韵部、不重复。"""
+        groups, used, fixed = set(self.rhyme_masks), set(), {}
         for position, ch in forced.items():
             line, offset = divmod(position, self.chars + 1)
             if offset == self.chars:  # 标点
                 continue
             need = pattern[line][offset]
-            if need != "中" and classical_tone(ch) not in (need, "中", "?"):
+            tone = classical_tone(ch)
+            if need != "中" and tone not in (need, "中", "?"):
                 return False
+            fixed.setdefault(line, {})[offset] = tone if tone in ("平", "仄") else "中"
             if offset == self.chars - 1 and need == "平":
-                groups &= ping_groups(ch)
+                groups &= rhyme_groups(ch)
                 if not groups or ch in used:
                     return False
                 used.add(ch)
-        return True
+        return all(completable(pattern[line], marks) for line, marks in fixed.items())
 
     def allowed(self, position: int, out: list[int]) -> np.ndarray:
         """正文第 position 个位置（必是汉字）可选的字；out 是前面已经写出的字的编号。"""
         line, offset = divmod(position, self.chars + 1)
         need = self.pattern[line][offset]
         if position not in self.rhymes:
-            return self.fits[need]
-        # 韵脚：与前面的韵脚有共同的韵部，且不重复
-        previous = [out[p] for p in self.rhymes if p < position]
-        groups = set(self.rhyme_masks)
-        for token in previous:
-            groups &= ping_groups(self.vocab.id2word[token])
-        mask = np.any([self.rhyme_masks[g] for g in groups], axis=0)
-        mask[previous] = False
-        return mask
+            mask = self.fits[need]
+        else:
+            # 韵脚：与前面的韵脚有共同的韵部（按主要读法），且不重复
+            previous = [out[p] for p in self.rhymes if p < position]
+            groups = set(self.rhyme_masks)
+            for token in previous:
+                groups &= rhyme_groups(self.vocab.id2word[token])
+            mask = np.any([self.rhyme_masks[g] for g in groups], axis=0)
+            mask[previous] = False
+        # 孤平、三平尾：这句已经写出的字，加上这一类字，还能不能补成一句没有毛病的
+        start = position - offset
+        written = {i: classical_tone(self.vocab.id2word[t]) for i, t in enumerate(out[start:position])}
+        written = {i: m if m in ("平", "仄") else "中" for i, m in written.items()}
+        kinds = [k for k in ("平", "仄", "中") if completable(self.pattern[line], {**written, offset: k})]
+        return mask & np.any([self.kinds[k] for k in kinds], axis=0)
 
 
 # ---------------------------------------------------------------- 生成计划：哪些位置强制、哪些受限

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from utils.data import PUNCT, Vocab, poem_form
-from utils.metre import classical_tone, ping_groups
+from utils.metre import classical_tone, level_tail, lone_level, rhyme_groups
 
 # 合格的近体诗体裁（poem_form 的返回值里，“其他”不算）
 REGULAR_FORMS = ("五言绝句", "七言绝句", "五言律诗", "七言律诗")
@@ -285,59 +285,87 @@ def tone_ok(content: str) -> bool:
 
 # ---------------------------------------------------------------- 古韵与古平仄（平水韵、唐诗的平仄标注）
 
-def classical_tones(line: str) -> str:
-    """每个字的古平仄（utils.metre 的古平仄表）：'平'、'仄'、'中'（可平可仄）、'?'（查不到）。"""
-    return "".join(classical_tone(ch) for ch in line)
+# 近体诗平仄的基本四条，与另外两条（孤平、三平尾）；classical_tone_checks 的键按这个顺序
+TONE_RULES = ("二四六分明", "对", "粘", "句末")
+EXTRA_RULES = ("无孤平", "无三平尾")
+ALL_TONE_RULES = TONE_RULES + EXTRA_RULES
+
+
+def classical_tones(line: str, source: str = "counted") -> str:
+    """每个字的古平仄：'平'、'仄'、'中'（可平可仄）、'?'（查不到）。
+
+    source="counted" 查统计表（唐诗平仄标注数出来的，data/tones.tsv），"pingshui" 查韵书表（由平水韵推出），
+    见 utils.metre。"""
+    return "".join(classical_tone(ch, source) for ch in line)
+
+
+def rhyme_feet(content: str) -> list[str]:
+    """韵脚：双数句（第 2、4、…句）的末字。"""
+    return [line[-1] for line in poem_lines(content)[1::2]]
 
 
 def classical_rhymes(content: str) -> bool:
-    """平水韵：偶数句的末字同属一个平声韵部（属于几个韵部的字，只要有一个共同的就算）。
-    首句入韵与否都可以。至少要有两个偶数句。"""
-    even = poem_lines(content)[1::2]
-    return len(even) >= 2 and bool(frozenset.intersection(*(ping_groups(line[-1]) for line in even)))
+    """平水韵：双数句的末字同属一个平声韵部，而且没有重复的韵脚字。至少要有两个双数句。
+
+    韵脚上的多音字只按它的主要读法算（utils.metre.rhyme_groups：唐人真这样押过的平声韵部，
+    如“台”只算上平十灰，不算上平四支）；属于几个韵部的字，只要有一个共同的就算。
+    首句入韵与否都可以，但首句的末字也不能与别的韵脚重复。"""
+    lines = poem_lines(content)
+    feet = rhyme_feet(content)
+    if len(feet) < 2 or len(set(feet)) < len(feet) or lines[0][-1] in feet:
+        return False
+    return bool(frozenset.intersection(*(rhyme_groups(ch) for ch in feet)))
 
 
-def classical_tone_checks(content: str) -> dict[str, bool]:
-    """近体诗平仄的四条规则，用古平仄；“中”和“?”的字合乎任一边：
+def classical_tone_checks(content: str, source: str = "counted") -> dict[str, bool]:
+    """近体诗平仄的六条规则，用古平仄（source 选统计表或韵书表）；“中”和“?”的字合乎任一边：
 
     - 二四六分明：每句第 2、4 字平仄相反，七言第 4、6 字也相反；
     - 对：同一联里，对句第 2、4（七言还有 6）字与出句相反；
     - 粘：下一联出句的第 2 字与上一联对句的第 2 字相同；
-    - 句末：双数句末字是平（韵脚），首句以外的单数句末字是仄。
-    第 1、3、5 字不论（一三五不论）。不是整齐的绝句、律诗时四条都算不合。
+    - 句末：双数句末字是平（韵脚），首句以外的单数句末字是仄；
+    - 无孤平：押平声韵的句子（双数句，以及末字是平的首句）里，韵脚以外不止一个平声字，
+      或唯一的那个紧挨着韵脚（utils.metre.lone_level）；
+    - 无三平尾：没有一句的末三字都是平（utils.metre.level_tail）。
+    第 1、3、5 字不论（一三五不论），但孤平、三平尾要看它们。不是整齐的绝句、律诗时六条都算不合。
     """
-    rules = ("二四六分明", "对", "粘", "句末")
     if not is_well_formed(content):
-        return dict.fromkeys(rules, False)
-    marks = [classical_tones(line) for line in poem_lines(content)]
+        return dict.fromkeys(ALL_TONE_RULES, False)
+    marks = [classical_tones(line, source) for line in poem_lines(content)]
     beats = range(1, len(marks[0]) - 1, 2)          # 第 2、4（、6）字的下标
+    rhymed = [i % 2 == 1 or (i == 0 and m[-1] == "平") for i, m in enumerate(marks)]
     results = (
         all(_differ(m[i], m[i + 2]) for m in marks for i in beats[:-1]),
         all(_differ(a[i], b[i]) for a, b in zip(marks[::2], marks[1::2]) for i in beats),
         all(_same(marks[i][1], marks[i + 1][1]) for i in range(1, len(marks) - 1, 2)),
         all(_same(m[-1], "平" if i % 2 else "仄") for i, m in enumerate(marks) if i > 0),
+        not any(lone_level(m) for m, r in zip(marks, rhymed) if r),
+        not any(level_tail(m) for m in marks),
     )
-    return dict(zip(rules, results))
+    return dict(zip(ALL_TONE_RULES, results))
 
 
-def classical_tone_ok(content: str) -> bool:
-    """四条古平仄规则都满足。"""
-    return all(classical_tone_checks(content).values())
+def classical_tone_ok(content: str, rules: Sequence[str] = TONE_RULES, source: str = "counted") -> bool:
+    """rules 里的古平仄规则都满足；默认是基本的四条（第 8 章的“四条全对”），ALL_TONE_RULES 是六条。"""
+    checks = classical_tone_checks(content, source)
+    return all(checks[rule] for rule in rules)
 
 
-def metre_rates(contents: Sequence[str]) -> dict[str, float]:
-    """一组诗通过各项押韵、平仄检查的比例：今读（十三辙、三条规则）与古读（平水韵、四条规则及每一条）。"""
-    checks = {"押韵（十三辙）": rhymes, "押韵（平水韵）": classical_rhymes,
-              "平仄（今读）": tone_ok, "平仄（古读）": classical_tone_ok}
+def metre_rates(contents: Sequence[str], source: str = "counted") -> dict[str, float]:
+    """一组诗通过各项押韵、平仄检查的比例：今读（十三辙、三条规则）与古读（平水韵；平仄四条全对、
+    六条全对及每一条，古平仄按 source 查统计表或韵书表）。"""
+    checks = {"押韵（十三辙）": rhymes, "押韵（平水韵）": classical_rhymes, "平仄（今读）": tone_ok}
     rates = {name: float(np.mean([check(t) for t in contents])) for name, check in checks.items()}
-    classical = [classical_tone_checks(t) for t in contents]
-    for rule in classical[0]:
+    classical = [classical_tone_checks(t, source) for t in contents]
+    rates["平仄（古读）"] = float(np.mean([all(c[r] for r in TONE_RULES) for c in classical]))
+    rates["平仄（古读·六条）"] = float(np.mean([all(c.values()) for c in classical]))
+    for rule in ALL_TONE_RULES:
         rates[f"古读·{rule}"] = float(np.mean([c[rule] for c in classical]))
     return rates
 
 
 def shuffled_lines(contents: Sequence[str], rng: np.random.Generator) -> list[str]:
-    """机会基线：每首诗的第 i 句换成同体裁另一首（随机抽）的第 i 句，标点照旧。"""
+    """打乱基线：每首诗的第 i 句换成同体裁另一首（随机抽）的第 i 句，标点照旧。"""
     lines = [poem_lines(content) for content in contents]
     by_form = defaultdict(list)
     for index, content in enumerate(contents):
