@@ -195,7 +195,7 @@ def test_poem_report_on_real_and_broken_poems():
     report = poem_report(RHYMING + ["不是一首诗"], line_set([JINGYESI]))
     assert report["合体裁"] == pytest.approx(6 / 7)
     assert report["押韵"] == pytest.approx(5 / 7)   # 平水韵：《春晓》押的是仄声韵（晓、鸟、少），不算
-    assert report["抄训练集诗句"] == pytest.approx(4 / 29)          # 28 + 1 句里抄了 4 句
+    assert report["照抄率"] == pytest.approx(4 / 29)  # 28 + 1 句里照抄了 4 句
     with pytest.raises(ValueError, match="没有诗"):
         poem_report([])
 

@@ -1,4 +1,4 @@
-"""评价写出来的诗：困惑度、字 n-gram 基线、体裁、押韵、平仄、多样性与抄袭，以及训练的计算量。
+"""评价写出来的诗：困惑度、字 n-gram 基线、体裁、押韵、平仄、多样性与照抄，以及训练的计算量。
 只用 NumPy、pypinyin 与 utils.metre 的两张格律表。
 
 约定（TensorFlow、PyTorch 两章与本模块一致）：每首诗的编号序列是 <bos> 字… <eos>，
@@ -381,7 +381,7 @@ def shuffled_lines(contents: Sequence[str], rng: np.random.Generator) -> list[st
     return out
 
 
-# ---------------------------------------------------------------- 多样性与抄袭
+# ---------------------------------------------------------------- 多样性与照抄
 
 def distinct_n(texts: Iterable[str], n: int) -> float:
     """distinct-n：不同的 n 字组个数 / n 字组总数。n 字组只在一句之内取（不跨标点）。"""
@@ -403,7 +403,7 @@ def copied_share(texts: Iterable[str], known_lines: set[str]) -> float:
 
 
 def poem_report(texts: Sequence[str], known_lines: set[str] | None = None) -> dict[str, float]:
-    """一组诗的各项比例：合体裁、押韵（平水韵）、平仄（古平仄四条，只看合体裁的诗）、distinct-1/2、抄袭率。"""
+    """一组诗的各项比例：合体裁、押韵（平水韵）、平仄（古平仄四条，只看合体裁的诗）、distinct-1/2、照抄率。"""
     texts = list(texts)
     if not texts:
         raise ValueError("没有诗可以评价 (no poems to evaluate)")
@@ -416,7 +416,7 @@ def poem_report(texts: Sequence[str], known_lines: set[str] | None = None) -> di
         "distinct-2": distinct_n(texts, 2),
     }
     if known_lines is not None:
-        report["抄训练集诗句"] = copied_share(texts, known_lines)
+        report["照抄率"] = copied_share(texts, known_lines)
     return report
 
 
