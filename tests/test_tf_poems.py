@@ -124,11 +124,11 @@ def test_training_speed_is_timed_without_the_validation(monkeypatch):
                     batch_size=16, progress=False)
     assert history["eval_step"] == [2, 4]
     assert history["eval_seconds"] >= 0.6
-    assert history["train_seconds"] == pytest.approx(history["seconds"] - history["eval_seconds"])
+    assert history["train_seconds"] + history["eval_seconds"] <= history["seconds"]
     assert 0 < history["first_step_seconds"] <= history["train_seconds"] <= history["seconds"] - 0.6
-    # 没有验证集时，训练时间就是全部时间
+    # 没有验证集时不计验证时间；训练时间逐步累加，不含最后一步之后的收尾
     history = train(model, toy_poems(32), max_steps=2, batch_size=16, progress=False)
-    assert history["eval_seconds"] == 0 and history["train_seconds"] == history["seconds"]
+    assert history["eval_seconds"] == 0 and 0 < history["train_seconds"] <= history["seconds"]
 
 
 def test_gen_validates_input_and_follows_the_form():

@@ -343,9 +343,9 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
     每遍结束（或每 eval_every 步）在验证集上求困惑度，记下最好的权重，训练完换回它。
     cosine_decay=True 时学习率在预定步数内按余弦从 learning_rate 降到它的 1/10。
     返回 history：每 log_every 步的平均训练损失、各次验证的步数与困惑度、字数与用时。用时分三项：
-    seconds 是整个调用的墙钟时间，eval_seconds 是其中求验证困惑度（和保存最好的权重）的时间，
-    train_seconds = seconds - eval_seconds 只算训练；first_step_seconds 是第一步的用时（含追踪、预热）。
-    “字/秒”应当用 tokens / train_seconds：验证的时间与训练的步数无关，不该摊进训练速度。
+    seconds 是整个调用的墙钟时间；train_seconds 是逐步累加的训练时间（取一批、前向、反向、更新），
+    eval_seconds 是求验证困惑度（和保存最好的权重）的时间，最后一步之后的收尾两者都不算；
+    first_step_seconds 是第一步的用时（含追踪、预热）。“字/秒”用 tokens / train_seconds。
     """
     from tqdm import tqdm  # 文本进度条：提交的笔记本在 GitHub 上显示最后的状态（小部件版只显示 0%）
 
@@ -363,7 +363,7 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
                    train_seconds=0.0, eval_seconds=0.0, first_step_seconds=0.0)
     best_ppl, best_weights = math.inf, None
     step, window, out_of_time = 0, [], False
-    start = time.perf_counter()
+    start = resumed = time.perf_counter()  # resumed：上一步训练或验证结束的时刻
     bar = tqdm(total=total_steps, disable=not progress, mininterval=10, unit="步")
     model.train()
     while step < total_steps and not out_of_time:
@@ -373,8 +373,11 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
             schedule.step()
             history["tokens"] += int(lengths.sum()) - len(lengths)
             step += 1
+            now = time.perf_counter()
+            history["train_seconds"] += now - resumed
+            resumed = now
             if step == 1:
-                history["first_step_seconds"] = time.perf_counter() - start
+                history["first_step_seconds"] = now - start
             bar.update()
             out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
             done = step >= total_steps or out_of_time
@@ -391,14 +394,14 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
                 bar.write(f"第 {step} 步（第 {step / len(loader):.2f} 遍）验证集困惑度 {ppl:.1f}")
                 if ppl < best_ppl:
                     best_ppl, best_weights = ppl, copy.deepcopy(model.state_dict())
-                history["eval_seconds"] += time.perf_counter() - eval_start
+                resumed = time.perf_counter()
+                history["eval_seconds"] += resumed - eval_start
             if done:
                 break
     if out_of_time:
         bar.write(f"已到时间上限 {max_seconds:.0f} 秒，在第 {step} 步停止")
     bar.close()
     history["seconds"] = time.perf_counter() - start
-    history["train_seconds"] = history["seconds"] - history["eval_seconds"]
     if best_weights is not None:
         model.load_state_dict(best_weights)
     return history
