@@ -256,3 +256,14 @@ def test_a_rare_reading_is_never_used_as_a_rhyme():
                         rhyme="上平十灰", top_k=1, rng=seed)
         ends = [line[-1] for line in poem_lines(poem)[:1]] + rhyme_words(poem)   # 首句入韵时首句末字也是韵脚
         assert ends.count("台") == 1 and classical_rhymes(poem), poem           # 用一次，不重复
+
+
+def test_the_first_line_end_is_never_repeated_as_a_rhyme():
+    # “看”可平可仄，又在上平十四寒：首句不入韵时它可以是首句的末字，之后的韵脚不能再用它
+    logits = np.zeros(len(BIG))
+    logits[BIG.word2id["看"]] = 50
+    for seed in range(8):
+        poem = generate(lambda token, state: (logits, state), 0, BIG, form="五律", metre=True,
+                        top_k=1, rng=seed)
+        first_end = poem_lines(poem)[0][-1]
+        assert first_end not in rhyme_words(poem) and classical_rhymes(poem), poem

@@ -178,7 +178,7 @@ class Metre:
 
     def _fits(self, pattern: list[str], forced: dict[int, str]) -> bool:
         """给定的字（开头、藏头字）是否合这个谱：平仄相合，所在的句子还能避开孤平、三平尾，
-        韵脚同属一个可用的韵部、不重复。"""
+        韵脚同属一个可用的韵部、不重复（也不重复首句的末字）。"""
         groups, used, fixed = set(self.rhyme_masks), set(), {}
         for position, ch in forced.items():
             line, offset = divmod(position, self.chars + 1)
@@ -189,8 +189,9 @@ class Metre:
             if need != "中" and tone not in (need, "中", "?"):
                 return False
             fixed.setdefault(line, {})[offset] = tone if tone in ("平", "仄") else "中"
-            if offset == self.chars - 1 and need == "平":
-                groups &= rhyme_groups(ch)
+            if offset == self.chars - 1 and (need == "平" or line == 0):  # 韵脚，或首句的末字
+                if need == "平":
+                    groups &= rhyme_groups(ch)
                 if not groups or ch in used:
                     return False
                 used.add(ch)
@@ -209,7 +210,9 @@ class Metre:
             for token in previous:
                 groups &= rhyme_groups(self.vocab.id2word[token])
             mask = np.any([self.rhyme_masks[g] for g in groups], axis=0)
-            mask[previous] = False
+            # 首句的末字不入韵时也不能在后面当韵脚再用一次（classical_rhymes 也这样判）
+            first_end = self.chars - 1
+            mask[previous + ([out[first_end]] if first_end < position else [])] = False
         # 孤平、三平尾：这句已经写出的字，加上这一类字，还能不能补成一句没有毛病的
         start = position - offset
         written = {i: classical_tone(self.vocab.id2word[t]) for i, t in enumerate(out[start:position])}
