@@ -115,12 +115,19 @@ def test_unreadable_or_foreign_checkpoint(tmp_path, content):
                            " (not a checkpoint saved by torch_poems.save_checkpoint)")
 
 
+def test_by_default_the_shipped_chapter_model_writes_without_training(tmp_path):
+    code, out, err = poem_cli("--form", "五律", "--metre", "--seed", 0, cache=tmp_path)  # 空的 .cache
+    assert code == 0 and err == "", err
+    assert poem_form(out.replace("\n", "")) == "五言律诗" and not list(tmp_path.iterdir())
+
+
 def test_first_run_trains_and_caches_then_reuses(tmp_path):
-    code, out, err = poem_cli("--steps", 1, "--form", "五绝", "--seed", 0, cache=tmp_path)
+    # 仓库里只提交了 LSTM 的检查点：要 GRU 就得先训练
+    code, out, err = poem_cli("--cell", "gru", "--steps", 1, "--form", "五绝", "--seed", 0, cache=tmp_path)
     assert code == 0, err
-    assert "还没有检查点" in err and (tmp_path / "poem_torch_lstm.pt").exists()
+    assert "还没有检查点" in err and (tmp_path / "poem_torch_gru.pt").exists()
     assert poem_form(out.replace("\n", "")) == "五言绝句"
-    code, again, err = poem_cli("--form", "五绝", "--seed", 0, cache=tmp_path)
+    code, again, err = poem_cli("--cell", "gru", "--form", "五绝", "--seed", 0, cache=tmp_path)
     assert code == 0 and err == "" and again == out  # 第二次直接读检查点，不再训练
 
 

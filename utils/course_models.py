@@ -60,6 +60,24 @@ def record_provenance(framework: str, path, history: dict, valid_perplexity: flo
     return facts
 
 
+def checkpoints(framework: str):
+    """可用的检查点，按先后：你自己训练的（.cache/），仓库里提交的（models/，文件与记录的 sha256 相符才算）。
+
+    逐个给出 (路径, 说明它从哪来的一句话)。
+    """
+    own, shipped = checkpoint_path(framework), shipped_path(framework)
+    if own.exists():
+        yield own, f"你自己训练的{CHAPTER[framework]}检查点 .cache/{own.name}"
+    if shipped.exists():
+        facts = read_provenance(shipped)
+        if provenance.sha256(shipped) == facts["sha256"]:
+            yield shipped, (f"仓库里的{CHAPTER[framework]}检查点 models/{shipped.name}"
+                            f"（{facts['finished']} 训练，测试集困惑度 {facts['test_perplexity']:.1f}）")
+        else:
+            print(f"models/{shipped.name} 与它的记录对不上（sha256 不同：文件坏了，或只是 Git LFS 的指针），不用它"
+                  f" (shipped checkpoint fails its sha256 check)", flush=True)
+
+
 def load_or_train(framework: str, data):
     """读入某一章的主模型（framework 是 'tf' 或 'torch'）：先找你自己训练的检查点，再找仓库里提交的；
     都没有（或词表不同）时按那一章的设置重新训练并存进 .cache/。
@@ -67,21 +85,11 @@ def load_or_train(framework: str, data):
     data 是 process_dataset() 的结果（全部语料）。返回 (model, 说明这个模型从哪来的一句话)。
     """
     lib = importlib.import_module(LIBRARIES[framework])
-    own, shipped = checkpoint_path(framework), shipped_path(framework)
-    if own.exists():
-        model, vocab = lib.load_checkpoint(own)
+    for path, what in checkpoints(framework):
+        model, vocab = lib.load_checkpoint(path)
         if vocab.id2word == data.vocab.id2word:
-            return model, f"读入你自己训练的{CHAPTER[framework]}检查点 .cache/{own.name}"
-    if shipped.exists():
-        facts = read_provenance(shipped)
-        if provenance.sha256(shipped) != facts["sha256"]:
-            print(f"models/{shipped.name} 与它的记录对不上（sha256 不同：文件坏了，或只是 Git LFS 的指针），不用它"
-                  f" (shipped checkpoint fails its sha256 check)", flush=True)
-        else:
-            model, vocab = lib.load_checkpoint(shipped)
-            if vocab.id2word == data.vocab.id2word:
-                return model, (f"读入仓库里的{CHAPTER[framework]}检查点 models/{shipped.name}"
-                               f"（{facts['finished']} 训练，测试集困惑度 {facts['test_perplexity']:.1f}）")
+            return model, "读入" + what
+    shipped = shipped_path(framework)
     minutes = read_provenance(shipped)["training_minutes"] if provenance_path(shipped).exists() else None
     print(f"没有可用的{CHAPTER[framework]}检查点：现在按那一章的设置训练 {STEPS[framework]} 步"
           + (f"，作者的测试机（2 核 CPU）上要 {minutes:.0f} 分钟左右" if minutes else "")
@@ -89,5 +97,6 @@ def load_or_train(framework: str, data):
     seed_everything(0)
     model = lib.build_model(len(data.vocab), **MODEL)
     lib.train(model, data.train, data.valid, max_steps=STEPS[framework], eval_every=EVAL_EVERY, **TRAIN)
-    lib.save_checkpoint(model, data.vocab, own)
-    return model, f"没有{CHAPTER[framework]}的检查点：按那一章的设置训练了 {STEPS[framework]} 步，存为 .cache/{own.name}"
+    path = checkpoint_path(framework)
+    lib.save_checkpoint(model, data.vocab, path)
+    return model, f"没有{CHAPTER[framework]}的检查点：按那一章的设置训练了 {STEPS[framework]} 步，存为 .cache/{path.name}"

@@ -2,7 +2,9 @@
 
 例：python -m utils.poem_cli --form 七绝 --acrostic 春江花月 --count 2
     python -m utils.poem_cli --form 五律 --metre --rhyme 下平七阳   （合平仄谱，押平水韵“阳”韵）
-第一次运行时还没有检查点：先用默认预算训练一个（进度条给出剩余时间），存到 .cache/，以后直接读取。
+默认用第 6、7 章的主模型（两层 LSTM）：你自己完整运行那两章时存下的检查点，否则仓库里提交的（models/），
+不用先训练。要别的循环单元（--cell gru 等）时，第一次运行先用默认预算训练一个（进度条给出剩余时间），
+存到 .cache/，以后直接读取。
 输入有误时在 stderr 打印一行中文说明（附英文），以非零状态退出。
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from utils.data import CorpusError, process_dataset
 from utils.decoding import DecodingError, PoemPlan, check_sampling
+from utils import course_models
 from utils.course_models import MODEL, TRAIN  # 与第 6、7 章的主模型相同
 from utils.settings import CACHE_DIR, REPO_ROOT
 
@@ -47,7 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--count", type=int, default=1, help="写几首（默认 1）")
     p.add_argument("--seed", type=int, help="随机种子（给定后结果可重复）")
     p.add_argument("--checkpoint", type=Path,
-                   help="检查点文件；不存在时训练一个存到这里（默认 .cache/poem_<框架>_<单元>）")
+                   help="检查点文件；不存在时训练一个存到这里（默认：LSTM 用第 6、7 章的主模型，"
+                        "别的单元用 .cache/poem_<框架>_<单元>）")
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
                    help=f"没有检查点时训练的步数（默认 {DEFAULT_STEPS}）")
     args = p.parse_args(argv)
@@ -113,11 +117,20 @@ def format_poem(poem: str) -> str:
     return re.sub("([。？！])(?=.)", r"\1\n", poem)
 
 
+def default_checkpoint(framework: str, cell: str) -> Path:
+    """没给 --checkpoint 时用哪个检查点：你用 make poem 训练过的（.cache/poem_<框架>_<单元>）；
+    否则 LSTM 用第 6、7 章的主模型（你自己训练的，或仓库里提交的）；都没有时是将要训练出来的那个文件。"""
+    own = CACHE_DIR / f"poem_{framework}_{cell}{SUFFIX[framework]}"
+    if own.exists() or cell != MODEL["cell"]:
+        return own
+    return next((path for path, _ in course_models.checkpoints(framework)), own)
+
+
 def run(args) -> None:
     check_sampling(args.temperature, args.top_k)
     backend = TorchBackend() if args.framework == "torch" else TfBackend()
     cell = args.cell or "lstm"
-    path = args.checkpoint or CACHE_DIR / f"poem_{args.framework}_{cell}{SUFFIX[args.framework]}"
+    path = args.checkpoint or default_checkpoint(args.framework, cell)
     try:
         if path.exists():
             model, vocab = backend.load(path)
