@@ -92,7 +92,7 @@ NPROC ?= 2
 train-ddp: $(STAMP)
 	$(BIN)/torchrun --standalone --nproc_per_node=$(NPROC) scripts/train_ddp.py $(ARGS)
 
-# 1 个进程 × 全部核 对 每核 1 个进程：每秒字数、全归约占的时间、训练多久胜过 4-gram（第 10 章；本机约 15 分钟）
+# 1 个进程 × 全部核 对 每核 1 个进程：轮流多次启动，每秒字数（中位数与最低–最高）、全归约占的时间、训练多久胜过 4-gram（第 10 章）
 bench-ddp: $(STAMP)
 	$(BIN)/python scripts/bench_ddp.py $(ARGS)
 
