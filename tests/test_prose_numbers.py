@@ -41,7 +41,7 @@ RESULTS = REPO_ROOT / "results"
 # 引用别章的数：(本章, 正文里的数和单位) -> 出处那一章；到那一章的文字输出里核对
 QUOTED = {
     ("03", "0.620"): "04", ("03", "0.249"): "04",
-    ("07", "10.1 分钟"): "06", ("07", "10.1"): "06", ("07", "13,227"): "06", ("07", "205.6"): "06",
+    ("07", "10.1"): "06", ("07", "13,227"): "06", ("07", "205.6"): "06",
     ("07", "160.3"): "06", ("07", "193.5"): "06",
     ("07", "8.2 %"): "00",
     ("08", "56.2 %"): "06", ("08", "1.3 %"): "06", ("08", "10 分钟"): "06",
@@ -93,11 +93,9 @@ ALLOWED = {
     ("README", "| 53 秒 |"): BY_HAND, ("README", "19 种组合"): BY_HAND,
     ("README", "共 87 秒，其中生成网站 32 秒；之后每次 `make book` 约 16 秒"): BY_HAND,
     ("README", "共 59 秒，其中 17 项浏览器检查 42 秒"): BY_HAND, ("README", "约 0.5 MB"): BY_HAND,
-    ("README", "7,146 字/秒"): "第 6 章现在的输出没有打印每秒字数；重跑后换成输出里的数，删掉这一条",
-    ("README", "14,698 字/秒"): "第 7 章现在的输出没有打印每秒字数；重跑后换成输出里的数，删掉这一条",
 }
 # 这几章要等第 25 号问题的完整重跑之后再核对：照样运行，失败记作 xfail（加 --runxfail 看它们找不到的数）
-PENDING_RERUN = {"06", "07", "09", "10", "11"}
+PENDING_RERUN = {"11"}
 
 # 正文的单位 -> 输出里同样算数的写法
 UNITS = {
@@ -299,6 +297,14 @@ def prose_of(source: str) -> str:
     return "\n".join("".join(c["source"]) for c in notebook_cells(NOTEBOOKS[source]) if c["cell_type"] == "markdown")
 
 
+def prose_quantities(source: str) -> list[tuple[str, str | None]]:
+    """README 或一章正文里要核对的数；逐个 markdown 单元找（一个单元里没配对的 < 不会吞掉下一个单元的字）。"""
+    if source == "README":
+        return quantities(README.read_text(encoding="utf-8"))
+    return [q for c in notebook_cells(NOTEBOOKS[source]) if c["cell_type"] == "markdown"
+            for q in quantities("".join(c["source"]))]
+
+
 def pending(chapter):
     marks = [pytest.mark.xfail(reason="等完整重跑之后再核对（第 25 号问题）", strict=False)] if chapter in PENDING_RERUN else []
     return pytest.param(chapter, marks=marks, id=NOTEBOOKS[chapter].name)
@@ -320,7 +326,7 @@ def test_quoted_numbers_are_in_the_chapter_they_name():
     for (chapter, quoted), source in QUOTED.items():
         if {chapter, source} & PENDING_RERUN:
             continue                                               # 等重跑之后再核对
-        assert (quoted.split()[0], unit_of(quoted)) in quantities(prose_of(chapter)), \
+        assert (quoted.split()[0], unit_of(quoted)) in prose_quantities(chapter), \
             f"第 {chapter} 章的正文不再引用 {quoted}：删掉 QUOTED 里这一条"
         assert backed(quoted.split()[0], unit_of(quoted), notebook_evidence(NOTEBOOKS[source])), (chapter, quoted, source)
 
@@ -330,7 +336,7 @@ def test_settings_are_in_the_code():
     for (chapter, setting), (where, snippet) in SETTINGS.items():
         if {chapter, where} & PENDING_RERUN:
             continue                                               # 等重跑之后再核对
-        assert (setting.split()[0], unit_of(setting)) in quantities(prose_of(chapter)), \
+        assert (setting.split()[0], unit_of(setting)) in prose_quantities(chapter), \
             f"第 {chapter} 章的正文不再写 {setting}：删掉 SETTINGS 里这一条"
         assert setting_is_in_code(setting.split()[0], where, snippet), (chapter, setting, where, snippet)
 
