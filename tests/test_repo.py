@@ -78,6 +78,9 @@ def text(cell):
     return "".join(cell["source"])
 
 
+SETUP_CELL = text(next(c for c in cells(NOTEBOOKS[0]) if c["cell_type"] == "code"))  # 第 0 章的第一个单元
+
+
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_follows_conventions(nb):
     cs = cells(nb)
@@ -89,6 +92,8 @@ def test_notebook_follows_conventions(nb):
     assert "google.colab" in setup and "FAST = prepare(COURSE_FAST)" in setup
     assert re.search(r"^COURSE_FAST = False", setup, re.M), "第一个单元应有看得见的快速模式开关"
     assert f'REPO_URL = "{REPO_URL}"' in setup, "第一个单元克隆的仓库应是 utils.settings.REPO_URL"
+    assert setup == SETUP_CELL, "每章的第一个单元应与第 0 章的一字不差（改了一处就照样改所有章）"
+    assert len(setup.splitlines()) <= 17, "第一个单元应短：两个可改的设置、找到仓库、一次 prepare()"
     headings = [line for c in cs if c["cell_type"] == "markdown" for line in text(c).splitlines()]
     assert any(h.startswith("## 小结") for h in headings) and any(h.startswith("## 练习") for h in headings)
 

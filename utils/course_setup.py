@@ -12,6 +12,9 @@ import sys
 
 from utils import settings
 from utils.plotting import use_chinese_font
+from utils.settings import pick, seed_everything  # 第一个单元从这里一并导入，各章都用
+
+__all__ = ["pick", "prepare", "seed_everything"]
 
 # Colab 自带 TensorFlow、PyTorch、NumPy、matplotlib、jieba、tqdm；缺的是这几个（pip 包名 -> 模块名）
 COLAB_MISSING = {"opencc": "opencc", "pypinyin": "pypinyin", "mplfonts": "mplfonts"}
