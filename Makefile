@@ -57,7 +57,7 @@ test-colab: $(COLAB_VENV)/.installed ## 用 Colab 的版本（requirements-colab
 # 检查依赖在 Linux / macOS / Windows × Python 3.11–3.13 上都解析得了（用 uv 按目标平台解析，只查元数据不下载）
 check-platforms: $(STAMP) ## 检查依赖在 Linux / macOS / Windows × Python 3.11–3.13 都解析得了（CI 跑）
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/python scripts/check_platforms.py
+	$(BIN)/python -m scripts.check_platforms
 
 # 命令行写诗，例：make poem ARGS="--form 七绝 --acrostic 春江花月"（第一次运行先训练一个模型）
 poem: $(STAMP) ## 命令行写诗，例：make poem ARGS="--form 七绝 --acrostic 春江花月"
@@ -74,38 +74,39 @@ execute: $(STAMP) ## 完整运行每个笔记本并把输出保存回文件（�
 
 # 语料 poems.txt，以及格律用的古平仄表 tones.tsv 与平水韵表 pingshui.tsv（见 data/README.md）
 data: $(STAMP) ## 重新生成语料 poems.txt 与格律表 tones.tsv、pingshui.tsv（要 npm）
-	$(BIN)/python scripts/build_poems.py
-	$(BIN)/python scripts/build_metre.py
+	$(BIN)/python -m scripts.build_poems
+	$(BIN)/python -m scripts.build_metre
 
 clean-venv: ## 删掉 .venv（换 Python 版本时用）
 	rm -rf $(VENV)
 
-# 基准：速度表与“训练多久胜过 n-gram”表（作者的 2 核测试机空闲时约 80 分钟，其中达标时间表 74 分钟；结果在 .cache/bench/，
+# 基准：速度表（scripts/bench_speed.py）与“训练多久胜过 n-gram”表（scripts/bench_quality.py）（作者的 2 核测试机空闲时约 80 分钟，其中达标时间表 74 分钟；结果在 .cache/bench/，
 # 作者测试机上的一份提交在 results/bench/）
 bench: $(STAMP) ## 基准：速度表与“训练多久胜过 n-gram”表（很慢）
-	$(BIN)/python scripts/benchmark.py
+	$(BIN)/python -m scripts.bench_speed
+	$(BIN)/python -m scripts.bench_quality
 
 # 杠杆表：线程、批大小、自适应 softmax、XLA 各自与合起来，两个框架各训练几分钟（结果在 .cache/bench/levers.json）
 bench-levers: $(STAMP) ## 杠杆表：线程、批大小、自适应 softmax、XLA（很慢）
-	$(BIN)/python scripts/benchmark.py levers
+	$(BIN)/python -m scripts.bench_levers
 
 # 内存分配：glibc 默认与“留住释放的大块内存”（utils/allocator.py）的对照，三种情形各训练 80 步（结果在 .cache/bench/malloc.json）
 bench-malloc: $(STAMP) ## 内存分配：glibc 默认与留住大块内存的对照
-	$(BIN)/python scripts/benchmark.py malloc
+	$(BIN)/python -m scripts.bench_malloc
 
 # 数据并行训练第 7 章的模型：make train-ddp NPROC=2（ARGS 传给 scripts/train_ddp.py，如 ARGS="--steps 300"）
 NPROC ?= 2
 train-ddp: $(STAMP) ## 数据并行训练第 7 章的模型：make train-ddp NPROC=2
-	$(BIN)/torchrun --standalone --nproc_per_node=$(NPROC) scripts/train_ddp.py $(ARGS)
+	$(BIN)/torchrun --standalone --nproc_per_node=$(NPROC) -m scripts.train_ddp $(ARGS)
 
 # 1 个进程 × 全部核 对 每核 1 个进程：轮流多次启动，每秒字数（中位数与最低–最高）、全归约占的时间、训练多久胜过 4-gram（第 10 章）
 bench-ddp: $(STAMP) ## 1 个进程 × 全部核 对 每核 1 个进程（第 10 章）
-	$(BIN)/python scripts/bench_ddp.py $(ARGS)
+	$(BIN)/python -m scripts.bench_ddp $(ARGS)
 
 
 # 把 notebooks/diagrams/*.mmd 画成图片嵌进笔记本（要 Chromium 与 npm；源文件没变的跳过，ARGS=--force 全部重画）
 diagrams: $(STAMP) ## 把 notebooks/diagrams/*.mmd 画成图片嵌进笔记本（要 Chromium 与 npm）
-	$(BIN)/python scripts/render_diagrams.py $(ARGS)
+	$(BIN)/python -m scripts.render_diagrams $(ARGS)
 
 # 课程网站：README 与提交的笔记本 -> _build/book/html（不重新执行笔记本，不用 CDN；第一次要 npm 下载 MathJax 与 mermaid）
 $(BOOK_VENV)/.installed: requirements-book.txt
@@ -115,7 +116,7 @@ $(BOOK_VENV)/.installed: requirements-book.txt
 	touch $@
 
 book: $(BOOK_VENV)/.installed ## 生成课程网站到 _build/book/html（要 npm）
-	$(BOOK_VENV)/bin/python scripts/build_book.py
+	$(BOOK_VENV)/bin/python -m scripts.build_book
 
 # 在 http://127.0.0.1:8000 打开网站（Ctrl-C 停止）
 serve-book: book ## 在 http://127.0.0.1:8000 打开网站（Ctrl-C 停止）

@@ -22,25 +22,23 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from utils.course_models import EVAL_EVERY
+from utils.settings import CACHE_DIR, REPO_ROOT
 
-from utils.course_models import EVAL_EVERY  # noqa: E402
-from utils.settings import CACHE_DIR  # noqa: E402
-
-SCRIPT = Path(__file__).resolve().parent / "train_ddp.py"
 CORES = os.cpu_count() or 1
 CONFIGS = [dict(processes=1, threads=CORES), dict(processes=CORES, threads=1)]
 RESULT = CACHE_DIR / "bench" / "ddp.json"
 
 
 def launch(processes: int, *args: str, workdir: Path, restarts: int = 0) -> subprocess.Popen:
-    """在本机用 torchrun 启动 processes 个进程跑 train_ddp.py（每个进程 核数÷进程数 个线程）；
+    """在本机（仓库根目录）用 torchrun 启动 processes 个进程跑 python -m scripts.train_ddp（每个进程 核数÷进程数 个线程）；
     续训状态、检查点和每个进程的日志都写在 workdir 里。返回 Popen，调用方用 wait() 等它结束。"""
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-           f"--max-restarts={restarts}", str(SCRIPT), "--state", str(workdir / "state.pt"),
+           f"--max-restarts={restarts}", "-m", "scripts.train_ddp", "--state", str(workdir / "state.pt"),
            "--checkpoint", str(workdir / "poem.pt"), "--log-dir", str(workdir / "logs"), *args]
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, CORES // processes))}
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def wait(proc: subprocess.Popen, timeout: float | None = None) -> dict:

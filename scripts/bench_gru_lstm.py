@@ -2,17 +2,13 @@
 
 每个框架测两种配置：完整的写诗模型（输出层 = 整个词表）和只有 64 类输出的模型（时间几乎都在循环层上）。
 直接运行（本机约几分钟）：
-    python scripts/bench_gru_lstm.py --repeats 5
+    python -m scripts.bench_gru_lstm --repeats 5      # 在仓库根目录运行
 """
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.speed import STEP_MAKERS, compare_speed, summary  # noqa: E402
+from utils.speed import STEP_MAKERS, compare_speed, summary
 
 
 def main():

@@ -9,7 +9,7 @@
 - 指向仓库里其他文件（utils/、data/README.md……）的相对链接改成 GitHub 上的地址；
 - 段落里中文之间的换行去掉（浏览器会把它显示成空格）。
 
-用法：python scripts/build_book.py   （或 make book；打开 _build/book/html/index.html，或 make serve-book）
+用法：python -m scripts.build_book   （在仓库根目录运行，或 make book；打开 _build/book/html/index.html，或 make serve-book）
 """
 from __future__ import annotations
 
@@ -22,13 +22,11 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
-from render_diagrams import MERMAID_VERSION, npm_package  # noqa: E402
-from utils.plotting import bundled_font_path  # noqa: E402
-from utils.settings import REPO_URL  # noqa: E402
+from scripts.render_diagrams import MERMAID_VERSION, npm_package
+from utils.plotting import bundled_font_path
+from utils.settings import REPO_URL
 
+REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "_build" / "book"
 SRC, HTML, ASSETS = BUILD / "src", BUILD / "html", BUILD / "assets"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))

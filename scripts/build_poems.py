@@ -4,7 +4,7 @@
 -> OpenCC t2s 转为简体 -> 只保留每句都是 5 字或都是 7 字的诗 -> 按内容去重
 -> 按源文件顺序写出 `标题:内容` 行。两次运行得到逐字节相同的文件。
 
-用法：python scripts/build_poems.py  （或 make data）
+用法：python -m scripts.build_poems   （在仓库根目录运行，或 make data）
 """
 from __future__ import annotations
 
@@ -13,14 +13,11 @@ import hashlib
 import json
 import re
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.data import FORMS, is_regular_poem, poem_form  # noqa: E402
-from utils.settings import CACHE_DIR, POEMS_PATH  # noqa: E402
+from utils.data import FORMS, is_regular_poem, poem_form
+from utils.settings import CACHE_DIR, POEMS_PATH
 
 PACKAGE = "chinese-poetry@2.0.1"
 TARBALL = "chinese-poetry-2.0.1.tgz"

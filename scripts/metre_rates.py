@@ -1,20 +1,15 @@
 """测试集真诗（五绝、七绝、五律、七律）通过押韵、平仄检查的比例，对照打乱基线（同体裁随机换句）。
 
 今读的尺子（十三辙、pypinyin 平仄）与古读的尺子（平水韵；古平仄分别查统计表与韵书表）并排给出。
-用法：python scripts/metre_rates.py
+用法：python -m scripts.metre_rates   （在仓库根目录运行）
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.data import load_poems, split_poems  # noqa: E402
-from utils.metrics import is_well_formed, metre_rates, shuffled_lines  # noqa: E402
-from utils.tables import show_table  # noqa: E402
+from utils.data import load_poems, split_poems
+from utils.metrics import is_well_formed, metre_rates, shuffled_lines
+from utils.tables import show_table
 
 
 def main() -> None:

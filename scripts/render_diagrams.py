@@ -10,7 +10,7 @@ Colab 不渲染 Mermaid，所以笔记本里放的是图片；.mmd 才是图的�
 加一张图：写 diagrams/名字.mmd，在 markdown 单元里写 `![图注](attachment:名字.png)`，再运行本脚本。
 源文件没变的图直接跳过（--force 强制重画）。
 
-用法：python scripts/render_diagrams.py [--force]  （或 make diagrams）
+用法：python -m scripts.render_diagrams [--force]   （在仓库根目录运行，或 make diagrams）
 需要：apt-get install chromium（或用环境变量 CHROMIUM 指向 Chrome/Chromium）、node 与 npm。
 """
 from __future__ import annotations
@@ -31,10 +31,9 @@ from pathlib import Path
 import nbformat
 from PIL import Image, ImageChops, ImageOps, PngImagePlugin
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from utils.plotting import bundled_font_path  # noqa: E402
+from utils.plotting import bundled_font_path
 
+REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 DIAGRAMS = NOTEBOOKS / "diagrams"
 MERMAID_VERSION = "12.3.0"  # 网站（scripts/build_book.py）用同一版本

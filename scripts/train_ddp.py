@@ -1,8 +1,9 @@
 """数据并行训练第 7 章的写诗模型（PyTorch DistributedDataParallel）。
 
-    torchrun --nproc_per_node=2 scripts/train_ddp.py                        # 一台机器 2 个进程（make train-ddp NPROC=2）
+在仓库根目录运行：
+    torchrun --nproc_per_node=2 -m scripts.train_ddp                        # 一台机器 2 个进程（make train-ddp NPROC=2）
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d \\
-             --rdzv-endpoint=主机:29500 scripts/train_ddp.py                 # 两台机器各 8 块 GPU
+             --rdzv-endpoint=主机:29500 -m scripts.train_ddp                 # 两台机器各 8 块 GPU
 
 步数、批大小、学习率、最长字数的默认值取自 utils.course_models（与第 6、7 章相同）。
 
@@ -40,12 +41,10 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils import torch_poems  # noqa: E402
-from utils.course_models import MODEL, STEPS, TRAIN  # noqa: E402  （第 7 章的模型：自适应 softmax 的两层 LSTM）
-from utils.data import iterate_batches, process_dataset  # noqa: E402
-from utils.settings import CACHE_DIR  # noqa: E402
+from utils import torch_poems
+from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：自适应 softmax 的两层 LSTM）
+from utils.data import iterate_batches, process_dataset
+from utils.settings import CACHE_DIR
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="数据并行训练第 7 章的写诗模型（用 torchrun 启动）")

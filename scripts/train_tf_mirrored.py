@@ -1,6 +1,6 @@
 """tf.distribute 的数据并行：MirroredStrategy 把第 6 章的模型复制到几个设备上，每一步分摊同一个全局批。
 
-    python scripts/train_tf_mirrored.py --replicas 2 --steps 5 --limit 48 --batch-size 8 --max-len 40
+    python -m scripts.train_tf_mirrored --replicas 2 --steps 5 --limit 48 --batch-size 8 --max-len 40   # 在仓库根目录运行
 
 有几块 GPU 时用 --replicas 0（全部 GPU）；没有 GPU 时把一个 CPU 切成 --replicas 个“逻辑设备”来演示。
 脚本先用 MirroredStrategy 训练 --steps 步，再在同一个进程里用第 6 章自己的训练步（tf_poems.make_train_step，
@@ -19,11 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from utils.course_models import TRAIN  # noqa: E402  （批大小、学习率、最长字数与第 6 章相同；不导入 TensorFlow）
+from utils.course_models import TRAIN  # （批大小、学习率、最长字数与第 6 章相同；不导入 TensorFlow）
 
 CLIPNORM = 5.0
 

@@ -1,12 +1,9 @@
-"""scripts/benchmark.py 的配方：第 8 章第 7 节“每次只改一处”的对照行要正好覆盖常见配方的全部改动；
+"""scripts/bench_quality.py 的配方：第 8 章第 7 节“每次只改一处”的对照行要正好覆盖常见配方的全部改动；
 提交在 results/bench/ 的结果是完整模式的运行，README 的表引自它们。"""
 import json
-import sys
 
+from scripts import bench_malloc, bench_quality
 from utils.settings import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import benchmark  # noqa: E402
 
 
 def settings(recipe):
@@ -14,16 +11,16 @@ def settings(recipe):
 
 
 def test_one_change_rows_cover_every_difference_once():
-    course, common = settings(benchmark.COURSE), settings(benchmark.COMMON)
+    course, common = settings(bench_quality.COURSE), settings(bench_quality.COMMON)
     differing = {k for k in course if course[k] != common[k]}
-    grouped = [k for keys in benchmark.COMMON_CHANGES.values() for k in keys]
+    grouped = [k for keys in bench_quality.COMMON_CHANGES.values() for k in keys]
     assert sorted(grouped) == sorted(differing)      # 每处不同都有对照，且只出现在一个对照里
 
 
 def test_each_one_change_recipe_differs_from_course_only_there():
-    course, common = settings(benchmark.COURSE), settings(benchmark.COMMON)
-    for change, keys in benchmark.COMMON_CHANGES.items():
-        recipe = settings(benchmark.one_change_recipe(change))
+    course, common = settings(bench_quality.COURSE), settings(bench_quality.COMMON)
+    for change, keys in bench_quality.COMMON_CHANGES.items():
+        recipe = settings(bench_quality.one_change_recipe(change))
         assert {k for k in course if recipe[k] != course[k]} == set(keys), change
         assert all(recipe[k] == common[k] for k in keys), change
 
@@ -52,7 +49,7 @@ def test_the_readme_tables_quote_the_committed_results():
 
 
 def test_the_readme_malloc_table_is_the_committed_one():
-    """README 的内存分配表，每一行都与 results/bench/malloc.json 用 benchmark.malloc_table 排出来的一样。"""
+    """README 的内存分配表，每一行都与 results/bench/malloc.json 用 bench_malloc.malloc_table 排出来的一样。"""
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    for row in benchmark.malloc_table(committed("malloc")):
+    for row in bench_malloc.malloc_table(committed("malloc")):
         assert "| " + " | ".join(row) + " |" in readme, row

@@ -3,16 +3,12 @@
 不用 torchrun 的部分（选后端、续训状态的存取、测速的判定）在 tests/test_ddp_logic.py。"""
 import os
 import signal
-import sys
 import time
 
 import pytest
 import torch
 
-from utils.settings import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import bench_ddp  # noqa: E402  （scripts/bench_ddp.py：拼 torchrun 命令的 launch、等它结束的 wait）
+from scripts import bench_ddp  # 拼 torchrun 命令的 launch、等它结束的 wait
 
 SMALL = ["--limit", "48", "--batch-size", "8", "--max-len", "40", "--device", "cpu"]
 

@@ -1,16 +1,10 @@
 """scripts/train_ddp.py 与 scripts/bench_ddp.py 里不用 torchrun、不用 GPU 就能核对的部分：
 选通信后端（进程不能比 GPU 多）、续训状态的存取（每个进程的随机状态）、测速结果的判定规则。"""
-import sys
-
 import pytest
 import torch
 import torch.distributed as dist
 
-from utils.settings import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import bench_ddp  # noqa: E402
-import train_ddp  # noqa: E402
+from scripts import bench_ddp, train_ddp
 
 
 def test_processes_never_outnumber_the_gpus():

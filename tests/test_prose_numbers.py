@@ -5,7 +5,7 @@
 tqdm 进度条的已用时间（[20:45<…）算作分钟和秒；进度条开头的 100%| 不算百分数。
 - 笔记本：同一章的文字输出。引用别章的数，正文写明是哪一章，并登记在 QUOTED 里，到那一章的输出里核对。
 - README：任何一章的文字输出，或 results/ 里的文件：JSON 里的数没有单位，与任何单位相配（键名里有 share 的比例乘 100
-  也算百分数）；记录每次运行的 results/bench/README.md；内存分配表按 scripts/benchmark.py 的 malloc_table 从 JSON 排出来再比。
+  也算百分数）；记录每次运行的 results/bench/README.md；内存分配表按 scripts/bench_malloc.py 的 malloc_table 从 JSON 排出来再比。
 
 **核对哪些数**：
 - 三位及以上有效数字的数（156.8、7,146、2100、1.2e-7），单位不论；
@@ -23,16 +23,13 @@ tqdm 进度条的已用时间（[20:45<…）算作分钟和秒；进度条开�
 """
 import json
 import re
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from scripts import bench_malloc  # README 的内存分配表由它的 malloc_table 排出
 from utils.settings import REPO_ROOT
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import benchmark  # noqa: E402  （README 的内存分配表由它的 malloc_table 排出）
 
 NOTEBOOKS = {p.stem[:2]: p for p in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
 README = REPO_ROOT / "README.md"
@@ -63,9 +60,9 @@ SETTINGS = {
     ("08", "256"): ("08", "course_size = dict(embed_dim=128, hidden_dim=256"),
     ("08", "1000"): ("08", "cutoffs = pick([1000, 3000]"),
     ("08", "3000"): ("08", "cutoffs = pick([1000, 3000]"),
-    ("08", "20 首"): ("scripts/benchmark.py", "measure_speed(data, args.seconds, pick(20, 2))"),
-    ("08", "45 秒"): ("scripts/benchmark.py", "EVAL_EVERY = pick(45.0, 4.0)"),
-    ("08", "80 步"): ("scripts/benchmark.py", "MALLOC_STEPS = pick(80, 3)"),
+    ("08", "20 首"): ("scripts/bench_speed.py", "measure_speed(data, args.seconds, pick(20, 2))"),
+    ("08", "45 秒"): ("scripts/bench_common.py", "EVAL_EVERY = pick(45.0, 4.0)"),
+    ("08", "80 步"): ("scripts/bench_malloc.py", "MALLOC_STEPS = pick(80, 3)"),
 }
 # 不核对的原文片段：(出处, 片段) -> 理由。片段里的数都不核对；片段必须还在正文里（过时的例外会被发现）。
 BY_HAND = "手工测的安装、测试与建网站的用时和大小，没有文件记录它们"
@@ -201,7 +198,7 @@ def results_evidence() -> list:
         data = json.loads(f.read_text(encoding="utf-8"))
         found += numbers_in_json(data)
         if f.name.startswith("malloc"):
-            found += numbers_in(" | ".join(cell for row in benchmark.malloc_table(data) for cell in row))
+            found += numbers_in(" | ".join(cell for row in bench_malloc.malloc_table(data) for cell in row))
     return found + [n for f in sorted(RESULTS.rglob("*.md")) for n in numbers_in(f.read_text(encoding="utf-8"))]
 
 

@@ -5,13 +5,12 @@ import sys
 
 from utils.settings import REPO_ROOT
 
-SCRIPT = REPO_ROOT / "scripts" / "train_tf_mirrored.py"
 SMALL = ["--replicas", "2", "--steps", "5", "--limit", "48", "--batch-size", "8", "--max-len", "40"]
 
 
 def run(*extra):
-    out = subprocess.run([sys.executable, str(SCRIPT), *SMALL, *extra], cwd=REPO_ROOT, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-m", "scripts.train_tf_mirrored", *SMALL, *extra], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
