@@ -29,12 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from utils.data import iterate_batches, pad_sequences, process_dataset
+from utils.frameworks import library
 from utils.metrics import NGramModel, cluster_shares, forward_flops, matmul_gflops
 from utils.settings import CACHE_DIR, FAST, REPO_ROOT, pick, seed_everything
+from utils.training import run_training
 
 BENCH_DIR = CACHE_DIR / "bench"
-FRAMEWORKS = ("tf", "torch")
-FRAMEWORK_NAMES = {"tf": "TensorFlow", "torch": "PyTorch"}
 
 # 课程配方：第 6、7 章的做法——长度相近的诗一批（只补齐到本批最长）、自适应 softmax 的输出层，
 # 学习率在 2100 步（第 7 章的完整预算）内按余弦从 3e-3 降到 3e-4，之后保持
@@ -50,71 +50,23 @@ EVAL_EVERY = pick(45.0, 4.0)          # 每训练这么多秒在验证集上求�
 # ---------------------------------------------------------------- 两个框架的统一接口
 
 class Runner:
-    """把第 6 章（utils.tf_poems）或第 7 章（utils.torch_poems）的模型包成同一个接口。"""
+    """第 6 章或第 7 章的模型（utils.frameworks.library 选出那一章的模块）与它的 make_trainer。"""
 
     def __init__(self, framework: str, vocab_size: int, model: dict, learning_rate: float,
                  clipnorm: float | None, decay_steps: int | None = None, jit_compile: bool = False):
         self.framework, self.config = framework, dict(model)
-        if framework == "tf":
-            from utils import tf_poems as lib
-            import keras
-
-            self.model = lib.build_model(vocab_size, **model)
-            if decay_steps:  # 与第 6 章 train 的 cosine_decay 相同
-                learning_rate = keras.optimizers.schedules.CosineDecay(
-                    learning_rate, decay_steps, alpha=0.1)
-            self.optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm)
-            self._step = lib.make_train_step(self.model, self.optimizer, jit_compile=jit_compile)
-        elif framework == "torch":
-            import torch
-
-            from utils import torch_poems as lib
-
-            if jit_compile:
-                raise ValueError("jit_compile 只用于 TensorFlow (jit_compile is TensorFlow only)")
-            self.model = lib.build_model(vocab_size, **model)
-            # eps 与第 7 章的 train 相同（Keras 的默认值）
-            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=learning_rate, eps=1e-7)
-            self.schedule = lib.cosine_schedule(self.optimizer, decay_steps)  # 与 Keras 的 CosineDecay 相同
-            self.model.train()
-        else:
-            raise ValueError(f"未知框架 {framework!r}，可选 {FRAMEWORKS} (unknown framework)")
-        self.lib, self.clipnorm = lib, clipnorm
-
-    def train_step(self, ids: np.ndarray, lengths: np.ndarray) -> float:
-        if self.framework == "tf":
-            import tensorflow as tf
-
-            return float(self._step(tf.constant(ids, tf.int32), tf.constant(lengths, tf.int32)))
-        import torch
-
-        loss = self.lib.train_one_step(self.model, self.optimizer, torch.from_numpy(ids).long(),
-                                       torch.from_numpy(lengths).long(),
-                                       math.inf if self.clipnorm is None else self.clipnorm)
-        self.schedule.step()
-        return loss
+        self.lib = library(framework)
+        self.model = self.lib.build_model(vocab_size, **model)
+        # 与两章的 train 相同的 Adam；decay_steps 给定时学习率按余弦降到 1/10
+        self.train_step = self.lib.make_trainer(self.model, learning_rate, decay_steps, clipnorm, jit_compile)
 
     def perplexity(self, seqs) -> float:
         """在 seqs 上的困惑度（<bos> 之后每个字都算，含 <eos>）。"""
         return math.exp(self.lib.evaluate(self.model, seqs))
 
-    def poems(self, vocab, count: int, form: str | None = "五言绝句", seed: int = 0,
-              **rules) -> list[str]:
-        """写 count 首诗：各章的单步函数（只建一次）+ utils.decoding.generate。"""
-        from utils.decoding import generate
-
-        step = self.lib.make_step_fn(self.model)
-        if self.framework == "torch":
-            self.model.eval()
-        out = [generate(step, self._initial_state(), vocab, form=form, rng=seed + i, **rules)
-               for i in range(count)]
-        if self.framework == "torch":
-            self.model.train()
-        return out
-
-    def _initial_state(self):
-        """生成时的初始状态：Keras 模型要显式的全零状态，PyTorch 用 None。"""
-        return self.model.initial_state(1) if self.framework == "tf" else None
+    def poems(self, vocab, count: int, form: str | None = "五言绝句", seed: int = 0, **rules) -> list[str]:
+        """写 count 首诗：各章的 gen。"""
+        return [self.lib.gen(self.model, vocab, form=form, seed=seed + i, **rules) for i in range(count)]
 
     def save(self, vocab, path: Path) -> Path:
         return self.lib.save_checkpoint(self.model, vocab, path)
@@ -183,49 +135,48 @@ def matmul_peak(n: int = pick(2048, 512)) -> dict:
 
 # ---------------------------------------------------------------- 训练到胜过基线
 
+class Epochs:
+    """每遍历一次是下一遍训练数据的批次（batches 的第 0、1、2… 遍）；count 是已经开始的遍数。"""
+
+    def __init__(self, recipe: dict, seqs):
+        self.recipe, self.seqs, self.count = recipe, seqs, 0
+
+    def __iter__(self):
+        self.count += 1
+        return batches(self.recipe, self.seqs, self.count - 1)
+
+
 def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EVAL_EVERY,
          save_to: Path | None = None, stop_at_target: bool = True) -> dict:
-    """按 recipe 训练，每 eval_every 秒（训练时间）求一次验证集困惑度，低于 target 或到 cap_s 为止
-    （stop_at_target=False 时一直训练到 cap_s，记下第一次低于 target 的时刻）。"""
-    from tqdm import tqdm
-
+    """按 recipe 训练，每 eval_every 秒（训练时间）求一次验证集困惑度，低于 target 或训练到 cap_s 秒为止
+    （stop_at_target=False 时一直训练到 cap_s，记下第一次低于 target 的时刻）。循环是两章共用的
+    utils.training.run_training。"""
     seed_everything(0)
     runner = Runner(recipe["framework"], len(data.vocab), recipe["model"],
                     recipe["learning_rate"], recipe["clipnorm"], recipe["decay_steps"],
                     recipe.get("jit_compile", False))
-    clock, tokens, positions, steps, epoch = 0.0, 0, 0, 0, 0
-    curve, crossed = [], None
-    bar = tqdm(total=round(cap_s), unit="秒", desc=recipe["name"], mininterval=5)
-    next_eval = eval_every
-    last = time.perf_counter()
-    while (crossed is None or not stop_at_target) and clock < cap_s:
-        for ids, lengths in batches(recipe, data.train, epoch):
-            runner.train_step(ids, lengths)
-            tokens += int(lengths.sum()) - len(lengths)
-            positions += ids.shape[0] * (ids.shape[1] - 1)
-            steps += 1
-            now = time.perf_counter()
-            clock += now - last
-            bar.update(min(round(clock), round(cap_s)) - bar.n)
-            last = now
-            if clock >= next_eval or clock >= cap_s:
-                ppl = runner.perplexity(data.valid)
-                curve.append(dict(minutes=clock / 60, steps=steps, tokens=tokens, valid_ppl=ppl))
-                bar.set_postfix(验证困惑度=f"{ppl:.1f}")
-                next_eval = clock + eval_every
-                if ppl < target and crossed is None:
-                    crossed = curve[-1]
-                last = time.perf_counter()       # 求值的时间不计入训练时间
-                if (crossed is not None and stop_at_target) or clock >= cap_s:
-                    break
-        epoch += 1
-    bar.close()
+    positions = 0  # 算过的格子（含补齐），估计矩阵乘的 FLOPs 用
+
+    def train_batch(batch):
+        nonlocal positions
+        ids, lengths = batch
+        positions += ids.shape[0] * (ids.shape[1] - 1)
+        return runner.train_step(ids, lengths), int(lengths.sum()) - len(lengths)
+
+    epochs = Epochs(recipe, data.train)
+    h = run_training(train_batch, epochs, None, steps_per_epoch=math.ceil(len(data.train) / recipe["batch_size"]),
+                     evaluate=lambda: runner.perplexity(data.valid), eval_every_seconds=eval_every,
+                     stop_when=(lambda ppl: ppl < target) if stop_at_target else None,
+                     max_train_seconds=cap_s)
+    curve = [dict(minutes=t / 60, steps=step, tokens=tokens, valid_ppl=ppl) for step, ppl, t, tokens
+             in zip(h["eval_step"], h["valid_ppl"], h["eval_train_seconds"], h["eval_tokens"])]
+    crossed = next((point for point in curve if point["valid_ppl"] < target), None)
     result = dict(recipe=recipe, target_valid_ppl=target, cap_minutes=cap_s / 60, curve=curve,
-                  crossed=crossed is not None, minutes=clock / 60,
+                  crossed=crossed is not None, minutes=h["train_seconds"] / 60,
                   crossed_minutes=crossed and crossed["minutes"],
-                  steps=steps, tokens=tokens, positions=positions, tokens_per_s=tokens / clock,
-                  epochs=epoch, valid_ppl=curve[-1]["valid_ppl"],
-                  test_ppl=runner.perplexity(data.test))
+                  steps=h["eval_step"][-1], tokens=h["tokens"], positions=positions,
+                  tokens_per_s=h["tokens"] / h["train_seconds"], epochs=epochs.count,
+                  valid_ppl=curve[-1]["valid_ppl"], test_ppl=runner.perplexity(data.test))
     if save_to is not None:
         runner.save(data.vocab, save_to)
     return result

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from utils.speed import STEP_MAKERS, compare_speed, summary
+from utils.frameworks import FRAMEWORKS, NAMES
+from utils.settings import configure_allocator
+from utils.speed import compare_speed, summary
 
 
 def main():
@@ -19,11 +21,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=5, help="交替计时的轮数")
     parser.add_argument("--steps", type=int, default=5, help="每轮每个模型训练的步数")
     args = parser.parse_args()
-    for framework in STEP_MAKERS:
+    configure_allocator()
+    for framework in FRAMEWORKS:
         for vocab in (args.vocab, 64):
             res = compare_speed(framework, vocab, embed_dim=args.embed, hidden_dim=args.hidden,
                                 steps=args.steps, repeats=args.repeats)
-            print(f"{framework:10s} 输出 {vocab:5d} 类: {summary(res)}", flush=True)
+            print(f"{NAMES[framework]:10s} 输出 {vocab:5d} 类: {summary(res)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ import math
 import time
 from pathlib import Path
 
-from scripts.bench_common import (ADAPTIVE_CUTOFFS, COURSE, FRAMEWORK_NAMES, FRAMEWORKS, child, fit_baselines,
-                                  load_data, machine, matmul_peak, print_data, print_elapsed, race, report,
-                                  training_flops)
-from utils.settings import pick
+from scripts.bench_common import (ADAPTIVE_CUTOFFS, COURSE, child, fit_baselines, load_data, machine, matmul_peak,
+                                  print_data, print_elapsed, race, report, training_flops)
+from utils.frameworks import FRAMEWORKS, NAMES as FRAMEWORK_NAMES
+from utils.settings import configure_allocator, pick
 
 # 杠杆表的基线：换成自适应 softmax 之前的课程配方（输出层与输入共享嵌入）
 TIED_COURSE = dict(COURSE, name="基线（共享嵌入的课程配方）",
@@ -119,6 +119,7 @@ def levers_markdown(result: dict) -> str:
 
 
 def main(argv=None) -> None:
+    configure_allocator()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=LEVER_MINUTES, help="每种设置训练多少分钟")
     # 以下几个只供 measure_levers 启动的子进程使用

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from scripts.bench_common import COURSE, Runner, batches, child, load_data, machine, print_elapsed, report
-from utils.settings import pick, seed_everything
+from utils.settings import configure_allocator, pick, seed_everything
 
 MALLOC_STEPS = pick(80, 3)        # 每种情形计时的训练步数（先热身 5 步）
 MALLOC_REPEATS = pick(3, 1)       # 每种情形 × 每种设置各跑几次（两种设置轮流先跑）
@@ -118,6 +118,7 @@ def malloc_markdown(result: dict) -> str:
 
 
 def main(argv=None) -> None:
+    configure_allocator()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=MALLOC_STEPS, help="每种情形计时的训练步数")
     # 以下几个只供 measure_malloc 启动的子进程使用

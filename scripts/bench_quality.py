@@ -19,7 +19,7 @@ import time
 
 from scripts.bench_common import (BENCH_DIR, COURSE, choose_torch_threads, fit_baselines, load_data, machine,
                                   print_data, print_elapsed, race, report)
-from utils.settings import FAST, pick
+from utils.settings import FAST, configure_allocator, pick
 
 # 常见配方：流行的 PyTorch 书中写诗一章的做法——每首诗补齐 / 截断到 125 个编号，不共享嵌入
 COMMON = dict(name="常见配方", framework="torch", batching="padded", batch_size=128,
@@ -84,6 +84,7 @@ def quality_markdown(result: dict) -> str:
 
 
 def main(argv=None) -> None:
+    configure_allocator()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.parse_args(argv)
     start = time.perf_counter()

@@ -14,10 +14,10 @@ import argparse
 import itertools
 import time
 
-from scripts.bench_common import (COURSE, FRAMEWORK_NAMES, FRAMEWORKS, Runner, batches, choose_torch_threads,
-                                  load_data, machine, matmul_peak, print_data, print_elapsed, report,
-                                  training_flops)
-from utils.settings import pick, seed_everything
+from scripts.bench_common import (COURSE, Runner, batches, choose_torch_threads, load_data, machine, matmul_peak,
+                                  print_data, print_elapsed, report, training_flops)
+from utils.frameworks import FRAMEWORKS, NAMES as FRAMEWORK_NAMES
+from utils.settings import configure_allocator, pick, seed_everything
 
 CELLS = ("simple", "lstm", "gru")
 CELL_NAMES = {"simple": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
@@ -77,6 +77,7 @@ def speed_markdown(result: dict) -> str:
 
 
 def main(argv=None) -> None:
+    configure_allocator()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=pick(30.0, 2.0), help="每个模型训练多少秒")
     args = parser.parse_args(argv)

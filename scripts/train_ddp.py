@@ -44,7 +44,7 @@ from torch.nn.parallel import DistributedDataParallel
 from utils import torch_poems
 from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：自适应 softmax 的两层 LSTM）
 from utils.data import iterate_batches, process_dataset
-from utils.settings import CACHE_DIR
+from utils.settings import CACHE_DIR, configure_allocator
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="数据并行训练第 7 章的写诗模型（用 torchrun 启动）")
@@ -302,6 +302,7 @@ def bench(step, batches, k: int, rounds: int, model, world: int, say) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    configure_allocator()
     try:
         progress = train(args)
     except KeyboardInterrupt:  # Ctrl-C：退出进程组，不留下挂起的进程

@@ -21,6 +21,7 @@ import json
 import sys
 
 from utils.course_models import TRAIN  # （批大小、学习率、最长字数与第 6 章相同；不导入 TensorFlow）
+from utils.settings import configure_allocator, import_tensorflow
 
 CLIPNORM = 5.0
 
@@ -91,8 +92,10 @@ def make_mirrored_step(tf, strategy, model, optimizer, keras_clipping: bool = Fa
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    configure_allocator()
     import numpy as np
-    import tensorflow as tf
+
+    tf = import_tensorflow()
 
     strategy = make_strategy(tf, args.replicas)  # 在任何计算之前
 

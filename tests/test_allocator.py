@@ -16,7 +16,8 @@ glibc_linux = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="只�
 
 PROBE = """
 import json, resource
-import utils.settings as settings   # 导入时按 COURSE_KEEP_FREED_MEMORY 调或不调
+import utils.settings as settings
+settings.configure_allocator()       # 按 COURSE_KEEP_FREED_MEMORY 调或不调
 import numpy as np
 np.ones(8 << 20)                     # 64 MB：第一次总要向操作系统要内存
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -46,3 +47,17 @@ def test_freed_blocks_are_reused_instead_of_faulted_in_again():
 def test_the_switch_turns_it_off(monkeypatch):
     monkeypatch.setenv("COURSE_KEEP_FREED_MEMORY", "0")
     assert env_flag("COURSE_KEEP_FREED_MEMORY", True) is False
+
+
+def test_importing_the_course_modules_changes_nothing():
+    """导入课程的模块不改环境变量、不调分配器：这些都要各章、脚本明确调用（prepare、configure_allocator）。"""
+    code = """
+import os
+before = dict(os.environ)
+import utils.settings, utils.course_setup, utils.course_models, utils.data, utils.decoding, utils.metrics, utils.training
+assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())
+assert not utils.settings.KEEP_FREED_MEMORY
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -4,6 +4,7 @@ import math
 import pytest
 
 from utils import course_models, provenance
+from utils.frameworks import library
 from utils.data import process_dataset
 from utils.settings import POEMS_PATH
 
@@ -24,7 +25,7 @@ def test_the_shipped_checkpoint_is_what_its_record_says(framework, data, torch_o
     assert facts["checkpoint"] == path.name and facts["steps"] == course_models.STEPS[framework]
     assert provenance.sha256(path) == facts["sha256"], "文件与记录的 sha256 不同"
     assert provenance.sha256(POEMS_PATH) == facts["data_sha256"], "poems.txt 变了：检查点要重新训练"
-    lib = __import__(course_models.LIBRARIES[framework], fromlist=["load_checkpoint"])
+    lib = library(framework)
     model, vocab = lib.load_checkpoint(path)
     assert vocab.id2word == data.vocab.id2word
     test_ppl = math.exp(lib.evaluate(model, data.test))

@@ -4,7 +4,7 @@ import pytest
 from utils.speed import compare_speed, summary
 
 
-@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+@pytest.mark.parametrize("framework", ["torch", "tf"])
 def test_compare_speed(framework, torch_one_thread):
     result = compare_speed(framework, vocab=20, embed_dim=4, hidden_dim=8, batch=4, seq_len=5,
                            steps=1, repeats=3, warmup=1)

@@ -5,7 +5,7 @@ import pytest
 from utils.data import Vocab
 from utils.decoding import DecodingError
 from utils.tf_poems import (CheckpointError, build_model, compute_loss, evaluate, gen, keras,
-                            load_checkpoint, make_step_fn, make_train_step, poem_dataset,
+                            load_checkpoint, make_step_fn, make_train_step, model_loss, poem_dataset,
                             restore_weights, save_checkpoint, tf, train)
 
 CHARS = "春风花月夜山水云江天白日秋"
@@ -54,6 +54,28 @@ def test_step_by_step_logits_equal_whole_prefix(cell, output):
     for t, token in enumerate(ids[0]):
         logits, state = step(int(token), state)
         np.testing.assert_allclose(logits, whole[0, t].numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_the_fused_lstm_computes_what_the_keras_loop_computes(layers):
+    """fused_lstm=True（BlockLSTM 算子）与 Keras 逐步的循环：同样的权重，输出、最后的状态、梯度都相同。"""
+    config = dict(cell="lstm", **{**SMALL, "num_layers": layers, **OUTPUTS["adaptive"]})
+    loop, fused = build_model(len(VOCAB), **config), build_model(len(VOCAB), fused_lstm=True, **config)
+    fused.set_weights(loop.get_weights())
+    ids = tf.constant([VOCAB.encode("春风花月夜，山水"), VOCAB.encode("白日山水，") + [0] * 3], tf.int32)  # 第二行补齐
+    start = [[tf.random.normal([2, 12]), tf.random.normal([2, 12])] for _ in range(layers)]
+    (a, a_states), (b, b_states) = loop(ids, start), fused(ids, start)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    np.testing.assert_allclose(np.array(a_states), np.array(b_states), atol=1e-5)
+
+    def gradients(model):
+        with tf.GradientTape() as tape:
+            loss, _ = model_loss(model, ids[:, :-1], ids[:, 1:], tf.constant([9, 6]), training=True)
+        return [tf.convert_to_tensor(g) for g in tape.gradient(loss, model.trainable_variables)]
+
+    for g_loop, g_fused in zip(gradients(loop), gradients(fused)):
+        np.testing.assert_allclose(g_loop, g_fused, atol=1e-6)
+    assert not build_model(len(VOCAB), cell="gru", fused_lstm=True, **SMALL).fused_lstm  # 只有 LSTM 有融合算子
 
 
 @pytest.mark.parametrize("output", ["dense", "adaptive"])

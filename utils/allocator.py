@@ -6,10 +6,11 @@
 由内核清零。keep_freed_memory() 用 mallopt(3) 调三个参数：不超过 MMAP_THRESHOLD 的块都从堆里分配，
 释放后留在堆里重用；堆顶空闲的内存不到 TRIM_THRESHOLD 时不还给操作系统；堆不够时一次多要 TOP_PAD，
 少调几次 brk（同一进程里先训练过 TensorFlow 时，只调前两个不够，第 8 章第 8.1 节）。代价是进程多占一些内存。
-效果由 scripts/benchmark.py malloc 测量（make bench-malloc；第 8 章第 8.1 节，表在 README）。
+效果由 scripts/bench_malloc.py 测量（make bench-malloc；第 8 章第 8.1 节，表在 README）。
 
 只在用 glibc 的 Linux 上生效（Colab 也是）；macOS、Windows 与 musl 的分配器不同，这里什么也不做。
-utils.settings 导入时调用它（环境变量 COURSE_KEEP_FREED_MEMORY=0 时不调），所以每一章、make poem 和基准都用同样的设置。
+utils.settings.configure_allocator() 调用它（环境变量 COURSE_KEEP_FREED_MEMORY=0 时不调）：各章第一个单元、make poem
+和 scripts/ 里的训练脚本开始时都调用一次，所以用的是同样的设置。导入模块不会调用它。
 """
 from __future__ import annotations
 

@@ -8,10 +8,10 @@
 """
 from __future__ import annotations
 
-import importlib
 import json
 
 from utils import provenance
+from utils.frameworks import library
 from utils.settings import CACHE_DIR, POEMS_PATH, REPO_ROOT, seed_everything
 
 # 2 层 LSTM，嵌入 128 维、隐状态 256 维，输出层是自适应 softmax（常用的 1000 字一段，其次 2000 字、其余各一簇）
@@ -22,7 +22,6 @@ EVAL_EVERY = 300
 STEPS = {"tf": 2100, "torch": 2100}
 CHECKPOINTS = {"tf": "tf06_lstm.weights.h5", "torch": "torch07_lstm.pt"}
 CHAPTER = {"tf": "第 6 章", "torch": "第 7 章"}
-LIBRARIES = {"tf": "utils.tf_poems", "torch": "utils.torch_poems"}
 NOTEBOOKS = {"tf": "notebooks/06_tf_poem_generation.ipynb", "torch": "notebooks/07_pytorch_poem_generation.ipynb"}
 # 随仓库提交的检查点与它们的来历
 SHIPPED_DIR = REPO_ROOT / "models"
@@ -84,7 +83,7 @@ def load_or_train(framework: str, data):
 
     data 是 process_dataset() 的结果（全部语料）。返回 (model, 说明这个模型从哪来的一句话)。
     """
-    lib = importlib.import_module(LIBRARIES[framework])
+    lib = library(framework)
     for path, what in checkpoints(framework):
         model, vocab = lib.load_checkpoint(path)
         if vocab.id2word == data.vocab.id2word:

@@ -53,6 +53,7 @@ def prepare(fast: bool = False) -> bool:
     """
     if in_colab():
         install_missing()
+    settings.configure_allocator()
     on = settings.set_fast(fast)
     print("快速模式 COURSE_FAST=1" if on else "完整模式", "| 中文字体:", use_chinese_font())
     return on

@@ -27,10 +27,16 @@ _REGULAR = {n: re.compile(f"^(?:[{HAN}]{{{n}}}，[{HAN}]{{{n}}}。)+$") for n in
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 
-FORMS = ("五言绝句", "七言绝句", "五言律诗", "七言律诗", "五言其他", "七言其他")
-FORM_ALIASES = {"五绝": "五言绝句", "七绝": "七言绝句", "五律": "五言律诗", "七律": "七言律诗"}
-# 绝句 4 句、律诗 8 句；一“联”是“X…，X…。”两句
+# 体裁只在这里列一次。绝句 4 句、律诗 8 句；一“联”是“X…，X…。”两句
 _LINES = {"绝句": 4, "律诗": 8}
+REGULAR_FORMS = ("五言绝句", "七言绝句", "五言律诗", "七言律诗")  # 近体诗的四种体裁
+FORMS = REGULAR_FORMS + ("五言其他", "七言其他")  # poem_form 可能的返回值
+FORM_ALIASES = {name[0] + name[3]: name for name in REGULAR_FORMS}  # 简称：五绝 -> 五言绝句 ……
+
+
+def form_shape(name: str) -> tuple[int, int]:
+    """近体诗体裁（全称）-> (每句字数, 句数)，如 五言律诗 -> (5, 8)。"""
+    return (5 if name[0] == "五" else 7), _LINES[name[2:]]
 
 
 class Poem(NamedTuple):

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from utils.data import FORM_ALIASES, HAN, Vocab
+from utils.data import FORM_ALIASES, HAN, REGULAR_FORMS, Vocab, form_shape
 from utils.metre import classical_tone, completable, metre_patterns, rhyme_groups, rhyme_table
 
 StepFn = Callable[[int, Any], tuple[np.ndarray, Any]]
@@ -52,8 +52,7 @@ class PoemForm:
         return "，" if line % 2 == 0 else "。"
 
 
-POEM_FORMS = {f.name: f for f in (PoemForm("五言绝句", 5, 4), PoemForm("七言绝句", 7, 4),
-                                   PoemForm("五言律诗", 5, 8), PoemForm("七言律诗", 7, 8))}
+POEM_FORMS = {name: PoemForm(name, *form_shape(name)) for name in REGULAR_FORMS}
 
 
 def get_form(form: str | PoemForm | None) -> PoemForm | None:

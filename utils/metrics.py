@@ -19,11 +19,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from utils.data import PUNCT, Vocab, poem_form
+from utils.data import PUNCT, REGULAR_FORMS, Vocab, poem_form
 from utils.metre import classical_tone, level_tail, lone_level, rhyme_groups
 
-# 合格的近体诗体裁（poem_form 的返回值里，“其他”不算）
-REGULAR_FORMS = ("五言绝句", "七言绝句", "五言律诗", "七言律诗")
 _SPLIT_LINES = re.compile(f"[{PUNCT}]")
 
 

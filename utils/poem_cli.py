@@ -15,14 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-from utils.data import CorpusError, process_dataset
+from utils.data import FORM_ALIASES, CorpusError, process_dataset
 from utils.decoding import DecodingError, PoemPlan, check_sampling
 from utils import course_models
+from utils.frameworks import FRAMEWORKS, library
 from utils.course_models import MODEL, TRAIN  # 与第 6、7 章的主模型相同
-from utils.settings import CACHE_DIR, REPO_ROOT
+from utils.settings import CACHE_DIR, REPO_ROOT, configure_allocator
 
 DEFAULT_STEPS = 1200  # 没有检查点时训练的步数（每步 64 首诗，约全部训练集的两遍）
-SUFFIX = {"torch": ".pt", "tf": ".weights.h5"}
 
 
 class UsageError(ValueError):
@@ -36,10 +36,10 @@ class Parser(argparse.ArgumentParser):
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = Parser(prog="python -m utils.poem_cli", description="用循环神经网络写唐诗。")
-    p.add_argument("--framework", choices=SUFFIX, default="torch", help="torch（默认）或 tf")
+    p.add_argument("--framework", choices=list(FRAMEWORKS), default="torch", help="torch（默认）或 tf")
     p.add_argument("--cell", choices=("simple", "lstm", "gru"),
                    help="循环单元（默认 lstm；读已有检查点时取检查点里的）")
-    p.add_argument("--form", choices=("五绝", "七绝", "五律", "七律"), help="体裁（保证字数、句数、标点）")
+    p.add_argument("--form", choices=list(FORM_ALIASES), help="体裁（保证字数、句数、标点）")
     p.add_argument("--acrostic", help="藏头字，每句第一个字依次是它们")
     p.add_argument("--metre", action="store_true",
                    help="合乎近体诗的平仄谱并押平水韵的平声韵（要同时给 --form）")
@@ -66,52 +66,6 @@ def shown(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else path.name
 
 
-class TorchBackend:
-    def __init__(self):
-        from utils import torch_poems
-        self.lib = torch_poems
-        self.errors = (torch_poems.CheckpointError,)
-
-    def load(self, path):
-        return self.lib.load_checkpoint(path)
-
-    def train(self, data, cell, steps):
-        model = self.lib.build_model(len(data.vocab), **dict(MODEL, cell=cell))
-        if steps >= 50:  # 试线程数要花几步的时间，训练很短时不值得
-            self.lib.choose_num_threads(model, data.train)
-        self.lib.train(model, data.train, max_steps=steps, **TRAIN)
-        return model
-
-    def save(self, model, vocab, path):
-        self.lib.save_checkpoint(model, vocab, path)
-
-    def writer(self, model, vocab):
-        import torch
-        torch.set_num_threads(1)  # 逐字生成每步的计算很小，多线程只会互相等待
-        return lambda **kw: self.lib.gen(model, vocab, **kw)
-
-
-class TfBackend:
-    def __init__(self):
-        from utils import tf_poems
-        self.lib = tf_poems
-        self.errors = (tf_poems.CheckpointError,)
-
-    def load(self, path):
-        return self.lib.load_checkpoint(path)
-
-    def train(self, data, cell, steps):
-        model = self.lib.build_model(len(data.vocab), **dict(MODEL, cell=cell))
-        self.lib.train(model, data.train, max_steps=steps, **TRAIN)
-        return model
-
-    def save(self, model, vocab, path):
-        self.lib.save_checkpoint(model, vocab, path)
-
-    def writer(self, model, vocab):
-        return lambda **kw: self.lib.gen(model, vocab, **kw)
-
-
 def format_poem(poem: str) -> str:
     """每个句号（或问号、叹号）后换行。"""
     return re.sub("([。？！])(?=.)", r"\1\n", poem)
@@ -120,27 +74,36 @@ def format_poem(poem: str) -> str:
 def default_checkpoint(framework: str, cell: str) -> Path:
     """没给 --checkpoint 时用哪个检查点：你用 make poem 训练过的（.cache/poem_<框架>_<单元>）；
     否则 LSTM 用第 6、7 章的主模型（你自己训练的，或仓库里提交的）；都没有时是将要训练出来的那个文件。"""
-    own = CACHE_DIR / f"poem_{framework}_{cell}{SUFFIX[framework]}"
+    own = CACHE_DIR / f"poem_{framework}_{cell}{library(framework).CHECKPOINT_SUFFIX}"
     if own.exists() or cell != MODEL["cell"]:
         return own
     return next((path for path, _ in course_models.checkpoints(framework)), own)
 
 
+def train_model(lib, data, cell: str, steps: int):
+    """没有检查点时：按第 6、7 章主模型的设置（只换循环单元）训练 steps 步。"""
+    model = lib.build_model(len(data.vocab), **dict(MODEL, cell=cell))
+    if steps >= 50:  # 试线程数要花几步的时间，训练很短时不值得
+        lib.choose_num_threads(model, data.train)
+    lib.train(model, data.train, max_steps=steps, **TRAIN)
+    return model
+
+
 def run(args) -> None:
     check_sampling(args.temperature, args.top_k)
-    backend = TorchBackend() if args.framework == "torch" else TfBackend()
+    lib = library(args.framework)
     cell = args.cell or "lstm"
     path = args.checkpoint or default_checkpoint(args.framework, cell)
     try:
         if path.exists():
-            model, vocab = backend.load(path)
+            model, vocab = lib.load_checkpoint(path)
             if args.cell and model.config["cell"] != args.cell:
                 raise UsageError(f"检查点 {path.name} 用的是 {model.config['cell']}，不是 --cell {args.cell}"
                                  f" (the checkpoint holds a {model.config['cell']} model)")
         else:
-            if not path.name.endswith(SUFFIX[args.framework]):
-                raise UsageError(f"{args.framework} 的检查点文件名须以 {SUFFIX[args.framework]} 结尾"
-                                 f" (checkpoint name must end with {SUFFIX[args.framework]})")
+            if not path.name.endswith(lib.CHECKPOINT_SUFFIX):
+                raise UsageError(f"{args.framework} 的检查点文件名须以 {lib.CHECKPOINT_SUFFIX} 结尾"
+                                 f" (checkpoint name must end with {lib.CHECKPOINT_SUFFIX})")
             data = process_dataset()
             vocab = data.vocab
             # 先检查输入，免得训练完才报错
@@ -148,21 +111,23 @@ def run(args) -> None:
             print(f"还没有检查点：先训练一个 {cell} 模型（{args.steps} 步），之后直接读取"
                   f" (no checkpoint yet: training one)", file=sys.stderr)
             start = time.perf_counter()
-            model = backend.train(data, cell, args.steps)
-            backend.save(model, vocab, path)
+            model = train_model(lib, data, cell, args.steps)
+            lib.save_checkpoint(model, vocab, path)
             print(f"训练用时 {time.perf_counter() - start:.0f} 秒，检查点已存到 {shown(path)}",
                   file=sys.stderr)
-        write = backend.writer(model, vocab)
+        lib.prepare_to_write(model)
         for i in range(args.count):
             seed = None if args.seed is None else args.seed + i
-            poem = write(prefix=args.first, acrostic=args.acrostic, form=args.form, metre=args.metre,
-                         rhyme=args.rhyme, temperature=args.temperature, top_k=args.top_k, seed=seed)
+            poem = lib.gen(model, vocab, prefix=args.first, acrostic=args.acrostic, form=args.form,
+                           metre=args.metre, rhyme=args.rhyme, temperature=args.temperature, top_k=args.top_k,
+                           seed=seed)
             print(("\n" if i else "") + format_poem(poem), flush=True)
-    except backend.errors as e:
+    except lib.CheckpointError as e:
         raise UsageError(str(e)) from None
 
 
 def main(argv=None) -> int:
+    configure_allocator()
     try:
         run(parse_args(argv))
     except (UsageError, DecodingError, CorpusError, FileNotFoundError) as e:

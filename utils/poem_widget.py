@@ -10,10 +10,11 @@ import html
 from typing import Callable
 
 from utils.checkpoints import CheckpointError
+from utils.data import FORM_ALIASES
 from utils.decoding import DecodingError
 from utils.poem_cli import format_poem
 
-FORMS = ("不限", "五绝", "七绝", "五律", "七律")
+FORMS = ("不限", *FORM_ALIASES)
 
 
 class PoemWriter:

@@ -21,8 +21,6 @@ POEMS_PATH = DATA_DIR / "poems.txt"
 # 训练好的模型等大文件放在 git 之外
 CACHE_DIR = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
 
-# TensorFlow 导入时会在 stderr 打印一串启动日志；在导入它之前把日志级别调高
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def env_flag(name: str, default: bool = False) -> bool:
@@ -31,9 +29,19 @@ def env_flag(name: str, default: bool = False) -> bool:
     return default if value is None else value.strip().lower() not in ("", "0", "false", "no")
 
 
-# CPU 训练时让 glibc 留住释放的大块内存、下一步直接重用（utils/allocator.py，第 8 章第 8.1 节）；
-# COURSE_KEEP_FREED_MEMORY=0 关掉（基准用它做对照）
-KEEP_FREED_MEMORY = env_flag("COURSE_KEEP_FREED_MEMORY", True) and keep_freed_memory()
+KEEP_FREED_MEMORY = False  # configure_allocator() 调过、且生效了才是 True
+
+
+def configure_allocator() -> bool:
+    """CPU 训练时让 glibc 留住释放的大块内存、下一步直接重用（utils/allocator.py，第 8 章第 8.1 节）；
+    环境变量 COURSE_KEEP_FREED_MEMORY=0 时不调（基准用它做对照）。返回是否生效。
+
+    导入本模块什么也不改；各章第一个单元（course_setup.prepare）、make poem 和 scripts/ 里的训练脚本
+    开始时各调用一次，所以用的都是同一种设置。
+    """
+    global KEEP_FREED_MEMORY
+    KEEP_FREED_MEMORY = env_flag("COURSE_KEEP_FREED_MEMORY", True) and keep_freed_memory()
+    return KEEP_FREED_MEMORY
 
 FAST = env_flag("COURSE_FAST")
 _FAST_FROM_ENV = FAST
@@ -97,6 +105,7 @@ def import_tensorflow():
 
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 导入之后的 C++ 日志也只留错误
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         sys.stderr.flush()

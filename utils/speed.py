@@ -10,46 +10,19 @@ import time
 
 import numpy as np
 
+from utils.frameworks import library
 from utils.settings import seed_everything
 
 CELLS = ("lstm", "gru")
 
 
-def torch_train_step(cell: str, vocab: int, embed_dim: int, hidden_dim: int, lr: float = 3e-3):
-    """单层、不共享嵌入的 torch_poems 模型；返回 step(ids, lengths)：torch_poems.train_one_step 走一步。"""
-    import torch
-
-    from utils import torch_poems
-
-    model = torch_poems.build_model(vocab, embed_dim=embed_dim, hidden_dim=hidden_dim, num_layers=1,
-                                    cell=cell, tie_embeddings=False)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    device = next(model.parameters()).device
-
-    def step(ids, lengths):
-        return torch_poems.train_one_step(model, optimizer, torch.as_tensor(ids, device=device).long(),
-                                          torch.as_tensor(lengths, device=device))
-
-    return step
-
-
-def tensorflow_train_step(cell: str, vocab: int, embed_dim: int, hidden_dim: int, lr: float = 3e-3):
-    """同样设置的 tf_poems 模型；返回 step(ids, lengths)：tf_poems.make_train_step 编译的一步。"""
-    from utils import tf_poems
-
-    import keras
-
-    model = tf_poems.build_model(vocab, embed_dim=embed_dim, hidden_dim=hidden_dim, num_layers=1,
-                                 cell=cell, tie_embeddings=False)
-    train_one_step = tf_poems.make_train_step(model, keras.optimizers.Adam(lr, global_clipnorm=5.0))
-
-    def step(ids, lengths):
-        return float(train_one_step(ids, lengths))  # float() 等这一步真正算完
-
-    return step
-
-
-STEP_MAKERS = {"torch": torch_train_step, "tensorflow": tensorflow_train_step}
+def make_step(framework: str, cell: str, vocab: int, embed_dim: int, hidden_dim: int, lr: float = 3e-3):
+    """单层、不共享嵌入的第 6 章（'tf'）或第 7 章（'torch'）模型；返回那一章 make_trainer 的
+    step(ids, lengths)：训练一步（Adam，梯度裁剪到 5，学习率不变），返回损失时这一步已真正算完。"""
+    lib = library(framework)
+    model = lib.build_model(vocab, embed_dim=embed_dim, hidden_dim=hidden_dim, num_layers=1,
+                            cell=cell, tie_embeddings=False)
+    return lib.make_trainer(model, learning_rate=lr)
 
 
 def compare_speed(framework: str, vocab: int, embed_dim: int = 128, hidden_dim: int = 256,
@@ -57,18 +30,17 @@ def compare_speed(framework: str, vocab: int, embed_dim: int = 128, hidden_dim: 
                   warmup: int = 2, seed: int = 0) -> dict:
     """GRU 与 LSTM 交替训练计时。返回 {"lstm": [每轮 字/秒], "gru": [...], "ratio": [每轮 GRU/LSTM]}。
 
-    framework 是 "torch" 或 "tensorflow"；vocab 是输出层的类数（很小时几乎只剩循环层的时间）。
+    framework 是 "tf" 或 "torch"；vocab 是输出层的类数（很小时几乎只剩循环层的时间）。
     每轮各跑 steps 步；第 r 轮奇偶交换先后顺序。“字/秒”= 批大小 × 序列长度 × 步数 / 秒。
     """
-    if framework not in STEP_MAKERS:
-        raise ValueError(f"framework 只能是 {list(STEP_MAKERS)}，收到 {framework!r} (unknown framework)")
+    library(framework)  # 未知框架在这里就报错
     if vocab <= 4:
         raise ValueError(f"vocab 须大于 4（0–3 是特殊符号），收到 {vocab} (vocab too small)")
     seed_everything(seed)
     rng = np.random.default_rng(seed)
     ids = rng.integers(4, vocab, size=(batch, seq_len + 1)).astype(np.int32)  # 输入、目标各 seq_len 个
     lengths = np.full(batch, seq_len + 1, dtype=np.int32)
-    step_fns = {c: STEP_MAKERS[framework](c, vocab, embed_dim, hidden_dim) for c in CELLS}
+    step_fns = {c: make_step(framework, c, vocab, embed_dim, hidden_dim) for c in CELLS}
     for fn in step_fns.values():          # 预热：建图、分配内存
         for _ in range(warmup):
             fn(ids, lengths)

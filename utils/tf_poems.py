@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 import weakref
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from utils.checkpoints import CheckpointError, check_compatible, check_vocab_siz
 from utils.data import Vocab, iterate_batches
 from utils.decoding import generate
 from utils.settings import import_tensorflow
+from utils.training import planned_steps, run_training
 
 tf = import_tensorflow()
 import keras  # noqa: E402  （须在 TensorFlow 安静导入之后）
@@ -102,6 +102,29 @@ class AdaptiveSoftmax(keras.layers.Layer):
                 "input_dim": self.input_dim, "div_value": self.div_value}
 
 
+def _icfo(m):
+    """Keras 的门按 i、f、c、o 排在最后一维；BlockLSTM 要 i、c、f、o。"""
+    i, f, c, o = tf.split(m, 4, axis=-1)
+    return tf.concat([i, c, f, o], axis=-1)
+
+
+def block_lstm(cell, seq, h, c):
+    """一层 LSTM 走完整个序列，用 TensorFlow 的融合算子 BlockLSTM（TF1 的 LSTMBlockFusedCell 背后的算子）：
+    一个 C++ 内核在内部循环所有时间步，而不是 Keras 那样每个时间步发一串小算子。
+
+    权重就是 Keras LSTMCell 的 kernel、recurrent_kernel、bias（门的顺序换一下），公式相同（不加遗忘门偏置、
+    不裁剪细胞状态、没有窥视孔），tests/test_tf_poems.py 核对输出和梯度与 Keras 的相同。
+    seq[T, B, D] 时间在前；返回 (各步的 h [T, B, H], 最后的 h, 最后的 c)。
+    （BlockLSTMV2 的门顺序本来就与 Keras 相同，但在 TensorFlow 2.21 上它的梯度与数值梯度对不上，所以用第一版。）
+    """
+    w = tf.concat([cell.kernel, cell.recurrent_kernel], axis=0)
+    zeros = tf.zeros([cell.units])
+    out = tf.raw_ops.BlockLSTM(seq_len_max=tf.cast(tf.shape(seq)[0], tf.int64), x=seq, cs_prev=c, h_prev=h,
+                               w=_icfo(w), wci=zeros, wcf=zeros, wco=zeros, b=_icfo(cell.bias),
+                               forget_bias=0.0, cell_clip=-1.0, use_peephole=False)
+    return out.h, out.h[-1], out.cs[-1]
+
+
 @keras.saving.register_keras_serializable(package="rnn_tang_poems")
 class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
     """embed_layer（Embedding）-> RNN（堆叠的循环单元）-> 输出层。
@@ -117,7 +140,7 @@ class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256,
                  num_layers: int = 2, cell: str = "simple", tie_embeddings: bool = False,
-                 dropout: float = 0.0, adaptive_cutoffs=None, **kwargs):
+                 dropout: float = 0.0, adaptive_cutoffs=None, fused_lstm: bool = False, **kwargs):
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(f"未知的循环单元 {cell!r}，可选 {list(CELLS)} (unknown cell)")
@@ -128,6 +151,9 @@ class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
                            dropout=dropout)
         if adaptive_cutoffs:  # 只在用到时写进设置：旧的检查点照样能读
             self.config["adaptive_cutoffs"] = list(adaptive_cutoffs)
+        # 用融合算子 BlockLSTM 算 LSTM（见 block_lstm）：权重、结果都与逐步的 Keras 循环相同，只是算法不同，
+        # 所以不写进设置，检查点两种算法都能读
+        self.fused_lstm = fused_lstm and cell == "lstm"
         # 标准正态初始化（与 PyTorch 的 nn.Embedding 相同）。共享嵌入时它也是输出层，Keras 默认的
         # ±0.05 均匀初始化让 logits 起初几乎为零，起步很慢
         self.embed_layer = keras.layers.Embedding(
@@ -150,8 +176,22 @@ class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
     def features(self, ids, initial_state=None, training=False):
         """输出层之前的向量 [B, T, D]（共享嵌入、自适应 softmax 时是投影之后的）与各层最后的状态。"""
         x = self.embed_layer(ids)
-        outputs, *states = self.rnn_layer(x, initial_state=initial_state, training=training)
+        if self.fused_lstm and self.rnn_layer.built and not (training and self.config["dropout"]):
+            outputs, states = self.fused_rnn(x, initial_state)
+        else:
+            outputs, *states = self.rnn_layer(x, initial_state=initial_state, training=training)
         return (self.projection(outputs) if hasattr(self, "projection") else outputs), states
+
+    def fused_rnn(self, x, initial_state=None):
+        """与 rnn_layer(x, initial_state) 相同的结果（各层 LSTM 的输出序列与最后的 [h, c]），每层用一次 block_lstm。"""
+        seq = tf.transpose(x, [1, 0, 2])  # 融合算子要时间在前：[T, B, D]
+        zeros = tf.zeros([tf.shape(x)[0], self.config["hidden_dim"]])
+        states = []
+        for layer, cell in enumerate(self.rnn_layer.cell.cells):
+            h, c = initial_state[layer] if initial_state is not None else (zeros, zeros)
+            seq, h, c = block_lstm(cell, seq, h, c)
+            states.append([h, c])
+        return tf.transpose(seq, [1, 0, 2]), states
 
     def output_logits(self, h):
         """输出层：features 的结果 [B, T, D] -> 词表上的 logits [B, T, V]。"""
@@ -229,7 +269,7 @@ def make_train_step(model: myRNNModel, optimizer, jit_compile: bool = False):
 
     input_signature 的批大小与长度都是 None：不同长度的批次共用一张计算图，不会反复追踪。
     优化器的变量（Adam 的一阶、二阶矩）事先建好，否则第一次调用时要多追踪一遍。
-    jit_compile=True 时用 XLA 编译：每种批形状编译一次，批长度种类要少（见 scripts/benchmark.py）。
+    jit_compile=True 时用 XLA 编译：每种批形状编译一次，批长度种类要少（见 scripts/bench_levers.py）。
     """
     optimizer.build(model.trainable_variables)
 
@@ -296,6 +336,21 @@ def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128
     return total / count
 
 
+def make_trainer(model: myRNNModel, learning_rate: float = 2e-3, decay_steps: int | None = None,
+                 clipnorm: float | None = 5.0, jit_compile: bool = False):
+    """Adam（梯度按总范数裁剪到 clipnorm，None 时不裁剪）；给了 decay_steps 时学习率在这么多步内
+    按余弦降到 learning_rate 的 1/10，之后保持。返回 step(ids, lengths) -> 这一批的损失（float）。"""
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.1)
+    train_one_step = make_train_step(model, keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm),
+                                     jit_compile=jit_compile)
+
+    def step(ids, lengths):  # ids、lengths 可以是张量或 NumPy 数组（任何整数类型）
+        return float(train_one_step(tf.cast(ids, tf.int32), tf.cast(lengths, tf.int32)))  # float() 等这一步算完
+
+    return step
+
+
 def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None = None,
           max_steps: int | None = None, eval_every: int | None = None,
           max_seconds: float | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
@@ -306,69 +361,32 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
 
     每遍结束（或每 eval_every 步）在验证集上求困惑度，记下最好的权重，训练完换回它。
     cosine_decay=True 时学习率在预定步数内按余弦从 learning_rate 降到它的 1/10。
-    返回 history：每 log_every 步的平均训练损失、各次验证的步数与困惑度、字数与用时。用时分三项：
-    seconds 是整个调用的墙钟时间；train_seconds 是逐步累加的训练时间（取一批、前向、反向、更新），
-    eval_seconds 是求验证困惑度（和保存最好的权重）的时间，最后一步之后的收尾两者都不算；
-    first_step_seconds 是第一步的用时（含追踪、预热）。“字/秒”用 tokens / train_seconds。
+    这里只准备 TensorFlow 的部分（一步训练、批次、求值、存取权重）；循环本身与第 7 章共用，
+    是 utils.training.run_training，返回的 history（损失、困惑度、字数与用时）见它的说明。
     """
-    from tqdm import tqdm  # 文本进度条：提交的笔记本在 GitHub 上显示最后的状态（小部件版只显示 0%）
-
-    batches_per_epoch = math.ceil(len(train_seqs) / batch_size)
-    if max_steps is None:
-        total_steps = (epochs or 1) * batches_per_epoch
-    else:
-        total_steps = min(max_steps, epochs * batches_per_epoch) if epochs else max_steps
-    eval_every = eval_every or batches_per_epoch
-    if cosine_decay:
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=0.1)
-    optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm)
-    train_one_step = make_train_step(model, optimizer)
+    steps_per_epoch = math.ceil(len(train_seqs) / batch_size)
+    total_steps = planned_steps(epochs, max_steps, steps_per_epoch)
+    train_one_step = make_trainer(model, learning_rate, total_steps if cosine_decay else None, clipnorm)
     eval_step = _cached(model, "eval", make_eval_step)
-    dataset = poem_dataset(train_seqs, batch_size, shuffle=True, seed=seed, max_len=max_len)
-    history = dict(step=[], loss=[], eval_step=[], valid_ppl=[], tokens=0, seconds=0.0,
-                   train_seconds=0.0, eval_seconds=0.0, first_step_seconds=0.0)
-    best_ppl, best_weights = math.inf, None
-    step, window = 0, []
-    start = resumed = time.perf_counter()  # resumed：上一步训练或验证结束的时刻
-    bar = tqdm(total=total_steps, disable=not progress, mininterval=10, unit="步")
-    while step < total_steps:
-        for ids, lengths in dataset:
-            window.append(float(train_one_step(ids, lengths)))
-            history["tokens"] += int(tf.reduce_sum(lengths)) - len(lengths)
-            step += 1
-            now = time.perf_counter()
-            history["train_seconds"] += now - resumed
-            resumed = now
-            if step == 1:
-                history["first_step_seconds"] = now - start
-            bar.update()
-            out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
-            done = step >= total_steps or out_of_time
-            if step % log_every == 0 or done:
-                history["step"].append(step)
-                history["loss"].append(float(np.mean(window)))
-                bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", refresh=False)
-                window = []
-            if valid_seqs is not None and (step % eval_every == 0 or done):
-                eval_start = time.perf_counter()  # 验证单独计时，不算进训练速度
-                ppl = math.exp(evaluate(model, valid_seqs, eval_step=eval_step))
-                history["eval_step"].append(step)
-                history["valid_ppl"].append(ppl)
-                bar.write(f"第 {step} 步（第 {step / batches_per_epoch:.2f} 遍）验证集困惑度 {ppl:.1f}")
-                if ppl < best_ppl:
-                    best_ppl, best_weights = ppl, model.get_weights()
-                resumed = time.perf_counter()
-                history["eval_seconds"] += resumed - eval_start
-            if done:
-                break
-        if out_of_time:
-            bar.write(f"已到时间上限 {max_seconds:.0f} 秒，在第 {step} 步停止")
-            break
-    bar.close()
-    history["seconds"] = time.perf_counter() - start
-    if best_weights is not None:
-        model.set_weights(best_weights)
-    return history
+
+    def train_batch(batch):
+        ids, lengths = batch
+        return train_one_step(ids, lengths), int(tf.reduce_sum(lengths)) - len(lengths)
+
+    def valid_perplexity():
+        return math.exp(evaluate(model, valid_seqs, eval_step=eval_step))
+
+    return run_training(train_batch, poem_dataset(train_seqs, batch_size, shuffle=True, seed=seed, max_len=max_len),
+                        total_steps, steps_per_epoch=steps_per_epoch, eval_every=eval_every,
+                        evaluate=None if valid_seqs is None else valid_perplexity,
+                        snapshot=model.get_weights, restore=model.set_weights,
+                        max_seconds=max_seconds, progress=progress, log_every=log_every)
+
+
+def choose_num_threads(model: myRNNModel, seqs) -> dict:
+    """与第 7 章的同名函数对应。TensorFlow 的线程数在运行时启动时就定下，之后改不了，所以这里什么也不做，
+    返回空字典。"""
+    return {}
 
 
 # ---------------------------------------------------------------- 生成
@@ -391,6 +409,10 @@ def make_step_fn(model: myRNNModel):
     return step
 
 
+def prepare_to_write(model: myRNNModel) -> None:
+    """与第 7 章的同名函数对应：逐字生成之前的准备。TensorFlow 不需要准备。"""
+
+
 def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | None = None,
         form: str | None = None, metre: bool = False, rhyme: str | None = None,
         temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
@@ -410,6 +432,7 @@ def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | No
 # ---------------------------------------------------------------- 检查点
 
 _META = "rnn_tang_poems"  # 权重文件里存放词表与模型设置的属性名
+CHECKPOINT_SUFFIX = ".weights.h5"  # Keras 3 只肯把权重存进这样命名的文件
 
 
 def save_checkpoint(model: myRNNModel, vocab: Vocab, path) -> Path:
@@ -417,9 +440,9 @@ def save_checkpoint(model: myRNNModel, vocab: Vocab, path) -> Path:
     import h5py
 
     path = Path(path)
-    if not path.name.endswith(".weights.h5"):
-        raise CheckpointError(f"检查点文件名须以 .weights.h5 结尾：{path.name}"
-                              f" (checkpoint name must end with .weights.h5)")
+    if not path.name.endswith(CHECKPOINT_SUFFIX):
+        raise CheckpointError(f"检查点文件名须以 {CHECKPOINT_SUFFIX} 结尾：{path.name}"
+                              f" (checkpoint name must end with {CHECKPOINT_SUFFIX})")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save_weights(path)
     with h5py.File(path, "a") as f:

@@ -22,11 +22,13 @@ from utils.checkpoints import CheckpointError, check_compatible, check_vocab_siz
 from utils.data import Vocab, iterate_batches, stream_windows
 from utils.decoding import generate
 from utils.settings import torch_device
+from utils.training import planned_steps, run_training
 
 CELLS = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 ADAPTIVE_DIV = 4.0  # 自适应 softmax：每往后一簇，打分的维度除以 4
 DEFAULT_THREADS = torch.get_num_threads()  # PyTorch 默认的 CPU 线程数（一般等于核数）
 FORMAT = "rnn_tang_poems/torch-1"  # 检查点里的格式标记
+CHECKPOINT_SUFFIX = ".pt"
 
 
 # ---------------------------------------------------------------- 数据
@@ -332,6 +334,27 @@ def cosine_schedule(optimizer, total_steps: int | None):
         1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
 
 
+def make_trainer(model: myRNNModel, learning_rate: float = 2e-3, decay_steps: int | None = None,
+                 clipnorm: float | None = 5.0, jit_compile: bool = False):
+    """与第 6 章的 make_trainer 相同：Adam（eps 取 Keras 的默认值 1e-7，两章的优化器完全相同），梯度按总范数
+    裁剪到 clipnorm（None 时不裁剪），给了 decay_steps 时学习率按余弦降到 1/10。
+    返回 step(ids, lengths) -> 这一批的损失（float）；ids、lengths 可以是张量或 NumPy 数组。"""
+    if jit_compile:
+        raise ValueError("jit_compile 只用于 TensorFlow (jit_compile is TensorFlow only)")
+    device = next(model.parameters()).device
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-7)
+    schedule = cosine_schedule(optimizer, decay_steps)
+    model.train()
+
+    def step(ids, lengths):
+        loss = train_one_step(model, optimizer, torch.as_tensor(ids, device=device).long(),
+                              torch.as_tensor(lengths, device=device).long(), math.inf if clipnorm is None else clipnorm)
+        schedule.step()
+        return loss
+
+    return step
+
+
 def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None = None,
           max_steps: int | None = None, eval_every: int | None = None,
           max_seconds: float | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
@@ -342,69 +365,20 @@ def train(model: myRNNModel, train_seqs, valid_seqs=None, *, epochs: int | None 
 
     每遍结束（或每 eval_every 步）在验证集上求困惑度，记下最好的权重，训练完换回它。
     cosine_decay=True 时学习率在预定步数内按余弦从 learning_rate 降到它的 1/10。
-    返回 history：每 log_every 步的平均训练损失、各次验证的步数与困惑度、字数与用时。用时分三项：
-    seconds 是整个调用的墙钟时间；train_seconds 是逐步累加的训练时间（取一批、前向、反向、更新），
-    eval_seconds 是求验证困惑度（和保存最好的权重）的时间，最后一步之后的收尾两者都不算；
-    first_step_seconds 是第一步的用时（含追踪、预热）。“字/秒”用 tokens / train_seconds。
+    这里只准备 PyTorch 的部分；循环本身与第 6 章共用，是 utils.training.run_training。
     """
-    from tqdm import tqdm  # 文本进度条：提交的笔记本在 GitHub 上显示最后的状态（小部件版只显示 0%）
-
-    device = next(model.parameters()).device
     loader = poem_loader(train_seqs, batch_size, shuffle=True, seed=seed, max_len=max_len)
-    if max_steps is None:
-        total_steps = (epochs or 1) * len(loader)
-    else:
-        total_steps = min(max_steps, epochs * len(loader)) if epochs else max_steps
-    eval_every = eval_every or len(loader)
-    # eps 取 Keras 的默认值 1e-7，两章的优化器完全相同
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, eps=1e-7)
-    schedule = cosine_schedule(optimizer, total_steps if cosine_decay else None)
-    history = dict(step=[], loss=[], eval_step=[], valid_ppl=[], tokens=0, seconds=0.0,
-                   train_seconds=0.0, eval_seconds=0.0, first_step_seconds=0.0)
-    best_ppl, best_weights = math.inf, None
-    step, window, out_of_time = 0, [], False
-    start = resumed = time.perf_counter()  # resumed：上一步训练或验证结束的时刻
-    bar = tqdm(total=total_steps, disable=not progress, mininterval=10, unit="步")
-    model.train()
-    while step < total_steps and not out_of_time:
-        for ids, lengths in loader:
-            window.append(train_one_step(model, optimizer, ids.to(device), lengths.to(device),
-                                         clipnorm))
-            schedule.step()
-            history["tokens"] += int(lengths.sum()) - len(lengths)
-            step += 1
-            now = time.perf_counter()
-            history["train_seconds"] += now - resumed
-            resumed = now
-            if step == 1:
-                history["first_step_seconds"] = now - start
-            bar.update()
-            out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
-            done = step >= total_steps or out_of_time
-            if step % log_every == 0 or done:
-                history["step"].append(step)
-                history["loss"].append(float(np.mean(window)))
-                bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", refresh=False)
-                window = []
-            if valid_seqs is not None and (step % eval_every == 0 or done):
-                eval_start = time.perf_counter()  # 验证单独计时，不算进训练速度
-                ppl = math.exp(evaluate(model, valid_seqs))
-                history["eval_step"].append(step)
-                history["valid_ppl"].append(ppl)
-                bar.write(f"第 {step} 步（第 {step / len(loader):.2f} 遍）验证集困惑度 {ppl:.1f}")
-                if ppl < best_ppl:
-                    best_ppl, best_weights = ppl, copy.deepcopy(model.state_dict())
-                resumed = time.perf_counter()
-                history["eval_seconds"] += resumed - eval_start
-            if done:
-                break
-    if out_of_time:
-        bar.write(f"已到时间上限 {max_seconds:.0f} 秒，在第 {step} 步停止")
-    bar.close()
-    history["seconds"] = time.perf_counter() - start
-    if best_weights is not None:
-        model.load_state_dict(best_weights)
-    return history
+    total_steps = planned_steps(epochs, max_steps, len(loader))
+    train_one_step = make_trainer(model, learning_rate, total_steps if cosine_decay else None, clipnorm)
+
+    def train_batch(batch):
+        ids, lengths = batch
+        return train_one_step(ids, lengths), int(lengths.sum()) - len(lengths)
+
+    return run_training(train_batch, loader, total_steps, steps_per_epoch=len(loader), eval_every=eval_every,
+                        evaluate=None if valid_seqs is None else lambda: math.exp(evaluate(model, valid_seqs)),
+                        snapshot=lambda: copy.deepcopy(model.state_dict()), restore=model.load_state_dict,
+                        max_seconds=max_seconds, progress=progress, log_every=log_every)
 
 
 def detach_state(state):
@@ -473,16 +447,26 @@ def make_step_fn(model: myRNNModel):
     return step
 
 
+def prepare_to_write(model: myRNNModel) -> None:
+    """逐字生成之前：每步的计算很小，多个线程只会互相等待，所以只用一个线程（之后训练请用 choose_num_threads
+    再选）；第 6 章的同名函数什么也不做。"""
+    torch.set_num_threads(1)
+
+
 def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | None = None,
         form: str | None = None, metre: bool = False, rhyme: str | None = None,
         temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
         max_len: int = 128, seed: int | None = None) -> str:
     """写一首诗：从 <bos> 开始逐字采样到 <eos>（或 max_len）。参数与第 6 章的 gen 相同（含格律约束 metre、rhyme）。"""
     check_vocab_size(vocab, model.config)
-    model.eval()
-    return generate(make_step_fn(model), None, vocab, prefix=prefix, acrostic=acrostic,
-                    form=form, metre=metre, rhyme=rhyme, temperature=temperature, top_k=top_k,
-                    top_p=top_p, max_len=max_len, rng=seed)
+    was_training = model.training
+    model.eval()  # 关掉 dropout；写完恢复原来的模式
+    try:
+        return generate(make_step_fn(model), None, vocab, prefix=prefix, acrostic=acrostic,
+                        form=form, metre=metre, rhyme=rhyme, temperature=temperature, top_k=top_k,
+                        top_p=top_p, max_len=max_len, rng=seed)
+    finally:
+        model.train(was_training)
 
 
 # ---------------------------------------------------------------- 检查点
