@@ -38,8 +38,9 @@ LEVERS = {
     "adaptive": dict(name="自适应 softmax（1000, 3000）",
                      model=dict(tie_embeddings=False, adaptive_cutoffs=ADAPTIVE_CUTOFFS)),
     "xla": dict(name="XLA 编译（长度补到 16 的倍数）", jit_compile=True, length_multiple=16),
+    "loop": dict(name="Keras 逐步的循环（不用融合算子）", model=dict(fused_lstm=False)),
 }
-LEVER_FRAMEWORKS = {"tf": ["threads", "batch128", "adaptive", "xla"],
+LEVER_FRAMEWORKS = {"tf": ["threads", "batch128", "adaptive", "xla", "loop"],
                     "torch": ["threads", "batch128", "adaptive"]}
 
 
@@ -81,8 +82,9 @@ def lever_run(framework: str, names: list[str], data, minutes: float, target: fl
     return dict(result, levers=names, threads=threads, train_gflops=gflops, peak_share=gflops / peak)
 
 
-def measure_levers(data, minutes: float, target: float) -> dict:
-    """每个框架：基线、每个杠杆单独、再把胜过基线的杠杆合起来；每种设置一个新进程，依次运行。"""
+def measure_levers(data, minutes: float, target: float, only: list[str] | None = None) -> dict:
+    """每个框架：基线、每个杠杆单独、再把胜过基线的杠杆合起来；每种设置一个新进程，依次运行。
+    only=["tf:adaptive", "tf:adaptive+loop", …] 时只按顺序训练这几种（框架:杠杆+杠杆，空的杠杆即基线）。"""
     peak = matmul_peak()
     runs = []
 
@@ -94,6 +96,11 @@ def measure_levers(data, minutes: float, target: float) -> dict:
               f"测试集困惑度 {r['test_ppl']:.1f}", flush=True)
         return r
 
+    if only:
+        for setting in only:
+            framework, _, names = setting.partition(":")
+            run(framework, [n for n in names.split("+") if n])
+        return dict(peak=peak, minutes=minutes, target_valid_ppl=target, runs=runs)
     for framework, levers in LEVER_FRAMEWORKS.items():
         base = run(framework, [])
         wins = [name for name in levers if run(framework, [name])["test_ppl"] < base["test_ppl"]]
@@ -122,6 +129,8 @@ def main(argv=None) -> None:
     configure_allocator()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=LEVER_MINUTES, help="每种设置训练多少分钟")
+    parser.add_argument("--only", nargs="+", metavar="框架:杠杆+杠杆",
+                        help="只训练这几种设置，如 tf:adaptive tf:adaptive+loop；结果存为 levers-only.json")
     # 以下几个只供 measure_levers 启动的子进程使用
     parser.add_argument("--run", action="store_true", help="只训练一种设置（--framework、--levers），结果写到 --out")
     parser.add_argument("--framework", choices=list(FRAMEWORKS))
@@ -140,9 +149,9 @@ def main(argv=None) -> None:
     data = load_data()
     print_data(data)
     baselines = fit_baselines(data)
-    report("levers", "杠杆", levers_markdown, dict(
+    report("levers-only" if args.only else "levers", "杠杆", levers_markdown, dict(
         machine=machine(), baselines=baselines,
-        **measure_levers(data, args.minutes, baselines["best_valid_ppl"])))
+        **measure_levers(data, args.minutes, baselines["best_valid_ppl"], args.only)))
     print_elapsed(start)
 
 

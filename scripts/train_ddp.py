@@ -45,6 +45,7 @@ from utils import torch_poems
 from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：自适应 softmax 的两层 LSTM）
 from utils.data import iterate_batches, process_dataset
 from utils.settings import CACHE_DIR, configure_allocator
+from utils.training import run_training
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="数据并行训练第 7 章的写诗模型（用 torchrun 启动）")
@@ -112,6 +113,22 @@ def setup(device: str = "auto") -> tuple[int, int, torch.device]:
 def global_batches(seqs, batch_size: int, epoch: int):
     """第 epoch 遍的全局批（与单进程训练相同）：[(ids, lengths), …]。"""
     return list(iterate_batches(seqs, batch_size, shuffle=True, seed=epoch))
+
+
+class ResumableEpochs:
+    """每遍历一次是一遍全局批，从 progress 记下的位置（第 epoch 遍的第 batch 批）接着给出；位置随之前进，
+    所以任何时候存下的 progress 都指着下一批。"""
+
+    def __init__(self, seqs, batch_size: int, progress: dict):
+        self.seqs, self.batch_size, self.progress = seqs, batch_size, progress
+
+    def __iter__(self):
+        p = self.progress
+        batches = global_batches(self.seqs, self.batch_size, p["epoch"])
+        while p["batch"] < len(batches):
+            p["batch"] += 1
+            yield batches[p["batch"] - 1]
+        p["epoch"], p["batch"] = p["epoch"] + 1, 0
 
 
 class BatchLoss(torch.nn.Module):
@@ -235,39 +252,48 @@ def train(args) -> dict:
         return bench(step, global_batches(seqs, args.batch_size, 0), args.bench_steps, args.bench_rounds,
                      model, world, say)
 
-    def validate() -> bool:
-        """0 号进程求验证集困惑度，告诉所有进程是否已低于 --target-ppl。"""
-        reached = torch.zeros(1)
-        if rank == 0:
-            ppl = math.exp(torch_poems.evaluate(model, data.valid))
-            progress["evals"].append(dict(step=progress["step"], seconds=progress["train_seconds"],
-                                          tokens=progress["tokens"], valid_ppl=ppl))
-            say(f"第 {progress['step']} 步 验证集困惑度 {ppl:.1f}（训练了 {progress['train_seconds']:.0f} 秒）")
-            reached[0] = args.target_ppl is not None and ppl < args.target_ppl
-        dist.broadcast(reached, 0)
-        return bool(reached[0])
+    def train_batch(batch):
+        ids, lengths = batch
+        return step(ids, lengths), int((lengths - 1).sum())
 
+    done_before = dict(step=progress["step"], train_seconds=progress["train_seconds"], tokens=progress["tokens"])
     last_save = time.monotonic()
-    while progress["step"] < args.steps:
-        batches = global_batches(seqs, args.batch_size, progress["epoch"])
-        while progress["batch"] < len(batches) and progress["step"] < args.steps:
-            ids, lengths = batches[progress["batch"]]
-            started = time.perf_counter()
-            progress["losses"].append(step(ids, lengths))
-            progress["train_seconds"] += time.perf_counter() - started
-            progress["tokens"] += int((lengths - 1).sum())
-            progress["step"] += 1
-            progress["batch"] += 1
-            say(f"第 {progress['step']} 步 损失 {progress['losses'][-1]:.4f}")
-            every_steps = bool(args.save_every_steps) and progress["step"] % args.save_every_steps == 0
-            if anyone(every_steps or time.monotonic() - last_save > args.save_every, device):
-                save_state(args.state, model, optimizer, schedule, progress, device)
-                last_save = time.monotonic()
-            if args.eval_every and progress["step"] % args.eval_every == 0 and validate():
-                progress["steps_target"] = progress["step"]
-                args.steps = progress["step"]  # 达标：停止
-        if progress["batch"] >= len(batches):
-            progress["epoch"], progress["batch"] = progress["epoch"] + 1, 0
+
+    def after_step(steps: int, loss: float, history: dict) -> None:
+        """记进度与日志；每隔 --save-every 秒（或 --save-every-steps 步）所有进程一起存续训文件。"""
+        nonlocal last_save
+        progress.update(step=done_before["step"] + steps, tokens=done_before["tokens"] + history["tokens"],
+                        train_seconds=done_before["train_seconds"] + history["train_seconds"])
+        progress["losses"].append(loss)
+        say(f"第 {progress['step']} 步 损失 {loss:.4f}")
+        every_steps = bool(args.save_every_steps) and progress["step"] % args.save_every_steps == 0
+        if anyone(every_steps or time.monotonic() - last_save > args.save_every, device):
+            save_state(args.state, model, optimizer, schedule, progress, device)
+            last_save = time.monotonic()
+
+    def validate() -> float:
+        """0 号进程求验证集困惑度，广播给所有进程（大家据此一起决定停不停）。"""
+        ppl = torch.zeros(1, device=device)
+        if rank == 0:
+            ppl[0] = math.exp(torch_poems.evaluate(model, data.valid))
+            progress["evals"].append(dict(step=progress["step"], seconds=progress["train_seconds"],
+                                          tokens=progress["tokens"], valid_ppl=float(ppl[0])))
+            say(f"第 {progress['step']} 步 验证集困惑度 {float(ppl[0]):.1f}（训练了 {progress['train_seconds']:.0f} 秒）")
+        dist.broadcast(ppl, 0)
+        return float(ppl[0])
+
+    def reached(ppl: float) -> bool:
+        """第一次低于 --target-ppl：停止训练。"""
+        if args.target_ppl is not None and ppl < args.target_ppl:
+            progress["steps_target"] = progress["step"]
+            return True
+        return False
+
+    # 循环本身与第 6、7 章共用（utils.training.run_training）：计步、计时、定期求值、到达标线就停
+    run_training(train_batch, ResumableEpochs(seqs, args.batch_size, progress), args.steps - progress["step"],
+                 steps_per_epoch=math.ceil(len(seqs) / args.batch_size), after_step=after_step,
+                 evaluate=validate if args.eval_every else None, eval_every=args.eval_every or None,
+                 stop_when=reached, progress=False)
     save_state(args.state, model, optimizer, schedule, progress, device)
     if rank == 0:
         torch_poems.save_checkpoint(model, data.vocab, args.checkpoint)

@@ -13,7 +13,7 @@ import numpy as np
 
 def run_training(train_batch, batches, total_steps: int | None, *, steps_per_epoch: int,
                  evaluate=None, eval_every: int | None = None, eval_every_seconds: float | None = None,
-                 snapshot=None, restore=None, stop_when=None, max_seconds: float | None = None,
+                 snapshot=None, restore=None, stop_when=None, after_step=None, max_seconds: float | None = None,
                  max_train_seconds: float | None = None, progress: bool = True, log_every: int = 10) -> dict:
     """训练到 total_steps 步（None：不限步数），或时间用完，或 stop_when 说停。
 
@@ -21,6 +21,7 @@ def run_training(train_batch, batches, total_steps: int | None, *, steps_per_epo
     evaluate() -> 验证集困惑度：每 eval_every 步（或每训练 eval_every_seconds 秒）和最后一步各求一次；
     stop_when(困惑度) 为真时就此停下（基准用它：第一次胜过基线即停）。
     snapshot() -> 权重的副本、restore(副本)：记下验证集上最好的权重，训练完换回它。
+    after_step(第几步, 这一步的损失, history)：每步之后（求值之前）调用，用时不算训练时间（数据并行训练用它记日志、存续训文件）。
     max_seconds 限制整个调用的墙钟时间（含求值），max_train_seconds 只限制训练时间。
 
     返回 history：每 log_every 步的平均训练损失（step、loss），各次求值的步数、困惑度、当时的训练时间与字数
@@ -55,6 +56,9 @@ def run_training(train_batch, batches, total_steps: int | None, *, steps_per_epo
             out_of_time = ((max_seconds is not None and now - start > max_seconds)
                            or (max_train_seconds is not None and history["train_seconds"] >= max_train_seconds))
             done = (total_steps is not None and step >= total_steps) or out_of_time
+            if after_step is not None:
+                after_step(step, loss, history)
+                resumed = time.perf_counter()
             if step % log_every == 0 or done:
                 history["step"].append(step)
                 history["loss"].append(float(np.mean(window)))
