@@ -189,7 +189,9 @@ def choose_torch_threads(data) -> dict:
     from utils import torch_poems
 
     probe = torch_poems.build_model(len(data.vocab), **COURSE["model"])
-    return torch_poems.choose_num_threads(probe, data.train)
+    threads = torch_poems.choose_num_threads(probe, data.train)
+    print(f"PyTorch 线程数：试训练 {threads}，选用 {max(threads, key=threads.get)}", flush=True)
+    return threads
 
 
 def machine() -> dict:

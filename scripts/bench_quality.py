@@ -91,7 +91,6 @@ def main(argv=None) -> None:
     data = load_data()
     print_data(data)
     threads = choose_torch_threads(data)
-    print(f"PyTorch 线程数：试训练 {threads}，选用 {max(threads, key=threads.get)}", flush=True)
     report("quality", "达标时间", quality_markdown, dict(
         machine=machine(), torch_thread_trial=threads,
         **measure_quality(data, fit_baselines(data))))
