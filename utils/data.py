@@ -31,7 +31,7 @@ SPECIALS = (PAD, UNK, BOS, EOS)
 _LINES = {"绝句": 4, "律诗": 8}
 REGULAR_FORMS = ("五言绝句", "七言绝句", "五言律诗", "七言律诗")  # 近体诗的四种体裁
 FORMS = REGULAR_FORMS + ("五言其他", "七言其他")  # poem_form 可能的返回值
-FORM_ALIASES = {name[0] + name[3]: name for name in REGULAR_FORMS}  # 简称：五绝 -> 五言绝句 ……
+FORM_ALIASES = {name[0] + name[2]: name for name in REGULAR_FORMS}  # 简称：五绝 -> 五言绝句 ……
 
 
 def form_shape(name: str) -> tuple[int, int]:
