@@ -3,7 +3,7 @@
     python -m scripts.bench_levers             # 在仓库根目录运行；--minutes 每种设置训练多少分钟
 
 杠杆表：两个框架各自以换用自适应 softmax 之前的课程配方（共享嵌入）为基线，一次只改一处（线程设置、批大小（学习率按 √ 倍放大）、
-自适应 softmax、TensorFlow 的 XLA 编译（批长度补到 16 的倍数，避免每种长度编译一次）），
+自适应 softmax、TensorFlow 的 XLA 编译（批长度补到 16 的倍数，避免每种长度编译一次）、TensorFlow 的 LSTM 融合算子 BlockLSTM），
 最后把赢的几处合起来。每种设置在一个新进程里训练 LEVER_MINUTES 分钟（只计训练时间），
 报告字/秒、占矩阵乘峰值的比例、第一次胜过 Kneser-Ney 基线（验证集）的时间，和到时的测试集困惑度。
 新进程运行的是 python -m scripts.bench_levers --run --framework … --levers …（lever_run），结果写到 --out。
@@ -38,9 +38,9 @@ LEVERS = {
     "adaptive": dict(name="自适应 softmax（1000, 3000）",
                      model=dict(tie_embeddings=False, adaptive_cutoffs=ADAPTIVE_CUTOFFS)),
     "xla": dict(name="XLA 编译（长度补到 16 的倍数）", jit_compile=True, length_multiple=16),
-    "loop": dict(name="Keras 逐步的循环（不用融合算子）", model=dict(fused_lstm=False)),
+    "fused": dict(name="融合的 LSTM 算子（BlockLSTM）", model=dict(fused_lstm=True)),
 }
-LEVER_FRAMEWORKS = {"tf": ["threads", "batch128", "adaptive", "xla", "loop"],
+LEVER_FRAMEWORKS = {"tf": ["threads", "batch128", "adaptive", "xla", "fused"],
                     "torch": ["threads", "batch128", "adaptive"]}
 
 
@@ -84,7 +84,7 @@ def lever_run(framework: str, names: list[str], data, minutes: float, target: fl
 
 def measure_levers(data, minutes: float, target: float, only: list[str] | None = None) -> dict:
     """每个框架：基线、每个杠杆单独、再把胜过基线的杠杆合起来；每种设置一个新进程，依次运行。
-    only=["tf:adaptive", "tf:adaptive+loop", …] 时只按顺序训练这几种（框架:杠杆+杠杆，空的杠杆即基线）。"""
+    only=["tf:adaptive", "tf:adaptive+fused", …] 时只按顺序训练这几种（框架:杠杆+杠杆，空的杠杆即基线）。"""
     peak = matmul_peak()
     runs = []
 
@@ -130,7 +130,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=LEVER_MINUTES, help="每种设置训练多少分钟")
     parser.add_argument("--only", nargs="+", metavar="框架:杠杆+杠杆",
-                        help="只训练这几种设置，如 tf:adaptive tf:adaptive+loop；结果存为 levers-only.json")
+                        help="只训练这几种设置，如 tf:adaptive tf:adaptive+fused；结果存为 levers-only.json")
     # 以下几个只供 measure_levers 启动的子进程使用
     parser.add_argument("--run", action="store_true", help="只训练一种设置（--framework、--levers），结果写到 --out")
     parser.add_argument("--framework", choices=list(FRAMEWORKS))

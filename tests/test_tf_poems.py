@@ -58,9 +58,9 @@ def test_step_by_step_logits_equal_whole_prefix(cell, output):
 
 @pytest.mark.parametrize("layers", [1, 2])
 def test_the_fused_lstm_computes_what_the_keras_loop_computes(layers):
-    """LSTM 默认用融合算子（BlockLSTM）；与 Keras 逐步的循环（fused_lstm=False）同样的权重，输出、最后的状态、梯度都相同。"""
+    """融合算子（fused_lstm=True，BlockLSTM）与 Keras 逐步的循环：同样的权重，输出、最后的状态、梯度都相同。"""
     config = dict(cell="lstm", **{**SMALL, "num_layers": layers, **OUTPUTS["adaptive"]})
-    loop, fused = build_model(len(VOCAB), fused_lstm=False, **config), build_model(len(VOCAB), **config)
+    loop, fused = build_model(len(VOCAB), **config), build_model(len(VOCAB), fused_lstm=True, **config)
     fused.set_weights(loop.get_weights())
     ids = tf.constant([VOCAB.encode("春风花月夜，山水"), VOCAB.encode("白日山水，") + [0] * 3], tf.int32)  # 第二行补齐
     start = [[tf.random.normal([2, 12]), tf.random.normal([2, 12])] for _ in range(layers)]

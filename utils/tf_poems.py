@@ -110,7 +110,7 @@ def _icfo(m):
 
 def block_lstm(cell, seq, h, c):
     """一层 LSTM 走完整个序列，用 TensorFlow 的融合算子 BlockLSTM（TF1 的 LSTMBlockFusedCell 背后的算子）：
-    一个 C++ 内核在内部循环所有时间步，而不是 Keras 那样每个时间步发一串小算子。
+    一个 C++ 内核在内部循环所有时间步，而不是 Keras 那样每个时间步发一串小算子（myRNNModel(fused_lstm=True) 用它）。
 
     权重就是 Keras LSTMCell 的 kernel、recurrent_kernel、bias（门的顺序换一下），公式相同（不加遗忘门偏置、
     不裁剪细胞状态、没有窥视孔），tests/test_tf_poems.py 核对输出和梯度与 Keras 的相同。
@@ -136,13 +136,13 @@ class myRNNModel(keras.Model):  # noqa: N801  （原文的类名）
     - adaptive_cutoffs=[c1, c2, ...]：自适应 softmax（上面的 AdaptiveSoftmax，投影到 embed_dim 维之后）。
     call(ids, initial_state) 返回 (logits[B, T, V], 各层最后的状态)，生成时用它逐步携带状态；
     自适应 softmax 返回对数概率，它也是合格的 logits。
-    LSTM 默认用融合算子 BlockLSTM 计算（fused_lstm=True，见 block_lstm：同样的权重、同样的函数，快得多）；
-    fused_lstm=False 用 Keras 的逐步循环。
+    fused_lstm=True 时 LSTM 改用融合算子 BlockLSTM 计算（见 block_lstm：同样的权重、同样的函数）；
+    默认是 Keras 的逐步循环：作者的测试机上它反而更快（第 6 章第 2 节交替计时）。
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256,
                  num_layers: int = 2, cell: str = "simple", tie_embeddings: bool = False,
-                 dropout: float = 0.0, adaptive_cutoffs=None, fused_lstm: bool = True, **kwargs):
+                 dropout: float = 0.0, adaptive_cutoffs=None, fused_lstm: bool = False, **kwargs):
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(f"未知的循环单元 {cell!r}，可选 {list(CELLS)} (unknown cell)")
