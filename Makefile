@@ -87,7 +87,7 @@ bench: $(STAMP) ## 基准：速度表与“训练多久胜过 n-gram”表（很
 	$(BIN)/python -m scripts.bench_quality
 
 # 杠杆表：线程、批大小、自适应 softmax、XLA 各自与合起来，两个框架各训练几分钟（结果在 .cache/bench/levers.json）
-bench-levers: $(STAMP) ## 杠杆表：线程、批大小、自适应 softmax、XLA（很慢）
+bench-levers: $(STAMP) ## 杠杆表：线程、批大小、自适应 softmax、XLA、LSTM 融合算子（很慢；--only 只跑几种）
 	$(BIN)/python -m scripts.bench_levers
 
 # 内存分配：glibc 默认与“留住释放的大块内存”（utils/allocator.py）的对照，三种情形各训练 80 步（结果在 .cache/bench/malloc.json）
