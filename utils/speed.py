@@ -33,7 +33,6 @@ def compare_speed(framework: str, vocab: int, embed_dim: int = 128, hidden_dim: 
     framework 是 "tf" 或 "torch"；vocab 是输出层的类数（很小时几乎只剩循环层的时间）。
     每轮各跑 steps 步；第 r 轮奇偶交换先后顺序。“字/秒”= 批大小 × 序列长度 × 步数 / 秒。
     """
-    library(framework)  # 未知框架在这里就报错
     if vocab <= 4:
         raise ValueError(f"vocab 须大于 4（0–3 是特殊符号），收到 {vocab} (vocab too small)")
     seed_everything(seed)
