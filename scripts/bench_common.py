@@ -146,11 +146,11 @@ class Epochs:
         return batches(self.recipe, self.seqs, self.count - 1)
 
 
-def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EVAL_EVERY,
-         save_to: Path | None = None, stop_at_target: bool = True) -> dict:
+def race(recipe: dict, data, target: float, cap_s: float | None, eval_every: float = EVAL_EVERY,
+         save_to: Path | None = None, stop_at_target: bool = True, steps: int | None = None) -> dict:
     """按 recipe 训练，每 eval_every 秒（训练时间）求一次验证集困惑度，低于 target 或训练到 cap_s 秒为止
-    （stop_at_target=False 时一直训练到 cap_s，记下第一次低于 target 的时刻）。循环是两章共用的
-    utils.training.run_training。"""
+    （stop_at_target=False 时一直训练到 cap_s，记下第一次低于 target 的时刻；给了 steps 就训练到这么多步）。
+    循环是两章共用的 utils.training.run_training。"""
     seed_everything(0)
     runner = Runner(recipe["framework"], len(data.vocab), recipe["model"],
                     recipe["learning_rate"], recipe["clipnorm"], recipe["decay_steps"],
@@ -164,14 +164,14 @@ def race(recipe: dict, data, target: float, cap_s: float, eval_every: float = EV
         return runner.train_step(ids, lengths), int(lengths.sum()) - len(lengths)
 
     epochs = Epochs(recipe, data.train)
-    h = run_training(train_batch, epochs, None, steps_per_epoch=math.ceil(len(data.train) / recipe["batch_size"]),
+    h = run_training(train_batch, epochs, steps, steps_per_epoch=math.ceil(len(data.train) / recipe["batch_size"]),
                      evaluate=lambda: runner.perplexity(data.valid), eval_every_seconds=eval_every,
                      stop_when=(lambda ppl: ppl < target) if stop_at_target else None,
                      max_train_seconds=cap_s)
     curve = [dict(minutes=t / 60, steps=step, tokens=tokens, valid_ppl=ppl) for step, ppl, t, tokens
              in zip(h["eval_step"], h["valid_ppl"], h["eval_train_seconds"], h["eval_tokens"])]
     crossed = next((point for point in curve if point["valid_ppl"] < target), None)
-    result = dict(recipe=recipe, target_valid_ppl=target, cap_minutes=cap_s / 60, curve=curve,
+    result = dict(recipe=recipe, target_valid_ppl=target, cap_minutes=cap_s and cap_s / 60, curve=curve,
                   crossed=crossed is not None, minutes=h["train_seconds"] / 60,
                   crossed_minutes=crossed and crossed["minutes"],
                   steps=h["eval_step"][-1], tokens=h["tokens"], positions=positions,

@@ -1,6 +1,7 @@
 """基准：训练提速的几个办法各值多少（杠杆表，make bench-levers）。
 
     python -m scripts.bench_levers             # 在仓库根目录运行；--minutes 每种设置训练多少分钟
+    python -m scripts.bench_levers --only tf:adaptive tf:adaptive+fused --steps 2100   # 第 6 章的步数，量训练分钟
 
 杠杆表：两个框架各自以换用自适应 softmax 之前的课程配方（共享嵌入）为基线，一次只改一处（线程设置、批大小（学习率按 √ 倍放大）、
 自适应 softmax、TensorFlow 的 XLA 编译（批长度补到 16 的倍数，避免每种长度编译一次）、TensorFlow 的 LSTM 融合算子 BlockLSTM），
@@ -72,17 +73,20 @@ def set_threads(framework: str, alternative: bool) -> dict:
                 inter_op=tf.config.threading.get_inter_op_parallelism_threads())
 
 
-def lever_run(framework: str, names: list[str], data, minutes: float, target: float, peak: float) -> dict:
-    """一种设置（在它自己的进程里）：训练 minutes 分钟，返回速度、达标时间与测试集困惑度。"""
+def lever_run(framework: str, names: list[str], data, minutes: float, target: float, peak: float,
+              steps: int | None = None) -> dict:
+    """一种设置（在它自己的进程里）：训练 minutes 分钟（给了 steps 就训练 steps 步，不限时间），
+    返回速度、用时、达标时间与测试集困惑度。"""
     threads = set_threads(framework, "threads" in names)
     recipe = lever_recipe(framework, names)
-    result = race(recipe, data, target, cap_s=60 * minutes, stop_at_target=False)
+    result = race(recipe, data, target, cap_s=None if steps else 60 * minutes, stop_at_target=False, steps=steps)
     flops = 3 * training_flops(data, recipe["model"]) * result["positions"]
     gflops = flops / (60 * result["minutes"]) / 1e9
     return dict(result, levers=names, threads=threads, train_gflops=gflops, peak_share=gflops / peak)
 
 
-def measure_levers(data, minutes: float, target: float, only: list[str] | None = None) -> dict:
+def measure_levers(data, minutes: float, target: float, only: list[str] | None = None,
+                   steps: int | None = None) -> dict:
     """每个框架：基线、每个杠杆单独、再把胜过基线的杠杆合起来；每种设置一个新进程，依次运行。
     only=["tf:adaptive", "tf:adaptive+fused", …] 时只按顺序训练这几种（框架:杠杆+杠杆，空的杠杆即基线）。"""
     peak = matmul_peak()
@@ -90,7 +94,8 @@ def measure_levers(data, minutes: float, target: float, only: list[str] | None =
 
     def run(framework, names):
         runs.append(child("scripts.bench_levers", ["--run", "--framework", framework, "--levers", ",".join(names),
-                           "--minutes", str(minutes), "--target", str(target), "--peak", str(peak["peak"])]))
+                           "--minutes", str(minutes), "--target", str(target), "--peak", str(peak["peak"]),
+                           *(["--steps", str(steps)] if steps else [])]))
         r = runs[-1]
         print(f"{FRAMEWORK_NAMES[framework]} {r['recipe']['name']}：{r['tokens_per_s']:,.0f} 字/秒，"
               f"测试集困惑度 {r['test_ppl']:.1f}", flush=True)
@@ -100,7 +105,7 @@ def measure_levers(data, minutes: float, target: float, only: list[str] | None =
         for setting in only:
             framework, _, names = setting.partition(":")
             run(framework, [n for n in names.split("+") if n])
-        return dict(peak=peak, minutes=minutes, target_valid_ppl=target, runs=runs)
+        return dict(peak=peak, minutes=minutes, steps=steps, target_valid_ppl=target, runs=runs)
     for framework, levers in LEVER_FRAMEWORKS.items():
         base = run(framework, [])
         wins = [name for name in levers if run(framework, [name])["test_ppl"] < base["test_ppl"]]
@@ -110,10 +115,12 @@ def measure_levers(data, minutes: float, target: float, only: list[str] | None =
 
 
 def levers_markdown(result: dict) -> str:
-    lines = [f"每种设置训练 {result['minutes']:g} 分钟（只计训练时间）；达标线：Kneser-Ney 基线的验证集困惑度 "
-             f"{result['target_valid_ppl']:.1f}；矩阵乘峰值 {result['peak']['peak']:.1f} GFLOP/s", "",
-             "| 框架 | 设置 | 字/秒 | 相对基线 | 训练 GFLOP/s | 占峰值 | 胜过基线用时（分钟） | 测试集困惑度 |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    budget = (f"{result['steps']} 步" if result.get("steps") else f"{result['minutes']:g} 分钟（只计训练时间）")
+    lines = [f"每种设置训练 {budget}；达标线：Kneser-Ney 基线的验证集困惑度 "
+             f"{result['target_valid_ppl']:.1f}；矩阵乘峰值 {result['peak']['peak']:.1f} GFLOP/s；"
+             f"相对基线：与每个框架的第一行比", "",
+             "| 框架 | 设置 | 字/秒 | 相对基线 | 训练 GFLOP/s | 占峰值 | 训练用时（分钟） | 胜过基线用时（分钟） | 测试集困惑度 |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     base = {}
     for r in result["runs"]:
         framework = r["recipe"]["framework"]
@@ -121,7 +128,7 @@ def levers_markdown(result: dict) -> str:
         crossed = f"{r['crossed_minutes']:.1f}" if r["crossed"] else "未达标"
         lines.append(f"| {FRAMEWORK_NAMES[framework]} | {r['recipe']['name']} | {r['tokens_per_s']:,.0f} | "
                      f"{r['tokens_per_s'] / base[framework]:.2f}× | {r['train_gflops']:.1f} | "
-                     f"{r['peak_share']:.0%} | {crossed} | {r['test_ppl']:.1f} |")
+                     f"{r['peak_share']:.0%} | {r['minutes']:.1f} | {crossed} | {r['test_ppl']:.1f} |")
     return "\n".join(lines)
 
 
@@ -131,6 +138,7 @@ def main(argv=None) -> None:
     parser.add_argument("--minutes", type=float, default=LEVER_MINUTES, help="每种设置训练多少分钟")
     parser.add_argument("--only", nargs="+", metavar="框架:杠杆+杠杆",
                         help="只训练这几种设置，如 tf:adaptive tf:adaptive+fused；结果存为 levers-only.json")
+    parser.add_argument("--steps", type=int, help="每种设置训练这么多步（不限时间，如第 6 章的 2100 步）")
     # 以下几个只供 measure_levers 启动的子进程使用
     parser.add_argument("--run", action="store_true", help="只训练一种设置（--framework、--levers），结果写到 --out")
     parser.add_argument("--framework", choices=list(FRAMEWORKS))
@@ -142,7 +150,7 @@ def main(argv=None) -> None:
     if args.run:
         names = [n for n in args.levers.split(",") if n]
         result = dict(machine=machine(), **lever_run(args.framework, names, load_data(), args.minutes,
-                                                     args.target, args.peak))
+                                                     args.target, args.peak, args.steps))
         args.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         return
     start = time.perf_counter()
@@ -151,7 +159,7 @@ def main(argv=None) -> None:
     baselines = fit_baselines(data)
     report("levers-only" if args.only else "levers", "杠杆", levers_markdown, dict(
         machine=machine(), baselines=baselines,
-        **measure_levers(data, args.minutes, baselines["best_valid_ppl"], args.only)))
+        **measure_levers(data, args.minutes, baselines["best_valid_ppl"], args.only, args.steps)))
     print_elapsed(start)
 
 
