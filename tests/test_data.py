@@ -4,8 +4,8 @@ import warnings
 import numpy as np
 import pytest
 
-from utils.data import (EOS, FORMS, CorpusError, Poem, Vocab, filter_forms, iterate_batches,
-                        load_poems, pad_sequences, poem_form, process_dataset, split_poems)
+from utils.data import (EOS, FORMS, CorpusError, Poem, Vocab, extra_training_seqs, filter_forms, iterate_batches,
+                        length_sorted_chunks, load_poems, pad_sequences, poem_form, process_dataset, split_poems)
 
 JUEJU5 = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
 JUEJU7 = "朝辞白帝彩云间，千里江陵一日还。两岸猿声啼不住，轻舟已过万重山。"
@@ -175,3 +175,20 @@ def test_stream_windows_continue_each_row_where_the_last_batch_stopped():
     per_row = len(stream) // 3
     np.testing.assert_array_equal(rows, stream[:per_row * 3].reshape(3, per_row)[:, :rows.shape[1]])
     assert per_row - rows.shape[1] < 4
+
+
+def test_length_sorted_chunks_cover_every_index_once_shortest_first():
+    seqs = [[0] * n for n in (5, 2, 9, 2, 7)]
+    chunks = length_sorted_chunks(seqs, 2)
+    assert [c.tolist() for c in chunks] == [[1, 3], [0, 4], [2]]
+
+
+def test_extra_poems_keep_the_vocabulary_and_never_repeat_a_held_out_line(tmp_path):
+    """宋诗加进训练集：有字不在词表里的、与留出的唐诗有同一句的都不收。"""
+    vocab = Vocab.build([JUEJU5, LVSHI5])
+    song = [f"a:{JUEJU5}",                                       # 与留出的诗同句
+            "b:明月在深山，故乡白头心。春草花溅泪，家书三月深。",      # 字都在词表里、没有同句
+            "c:明月在深山，故乡白头心。春草花溅泪，家书三月琴。"]      # “琴”不在词表里
+    seqs, counts = extra_training_seqs(write(tmp_path, "\n".join(song) + "\n"), vocab, held_out=[JUEJU5])
+    assert [vocab.decode(s) for s in seqs] == [song[1][2:]]
+    assert list(counts.values()) == [3, 2, 1]

@@ -22,6 +22,7 @@ from utils.settings import POEMS_PATH
 HAN = "\u4e00-\u9fff"
 PUNCT = "，。？！、；"
 _ALLOWED = re.compile(f"^[{HAN}{PUNCT}]+$")
+_SPLIT_LINES = re.compile(f"[{PUNCT}]")
 _REGULAR = {n: re.compile(f"^(?:[{HAN}]{{{n}}}，[{HAN}]{{{n}}}。)+$") for n in (5, 7)}
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
@@ -53,6 +54,11 @@ class CorpusError(ValueError):
 def is_regular_poem(content: str) -> bool:
     """每句都是 5 字或都是 7 字，句读为“，。”交替。"""
     return any(p.match(content) for p in _REGULAR.values())
+
+
+def poem_lines(content: str) -> list[str]:
+    """按标点切成句（去掉标点和空句）。"""
+    return [line for line in _SPLIT_LINES.split(content) if line]
 
 
 def poem_form(content: str) -> str | None:
@@ -119,6 +125,19 @@ def split_poems(poems: Sequence[Poem], valid: float = 0.05, test: float = 0.05):
     for poem in poems:
         parts[split_of(poem.content, valid, test)].append(poem)
     return parts
+
+
+def extra_training_seqs(path: str | Path, vocab: "Vocab", held_out: Iterable[str]) -> tuple[list[list[int]], dict]:
+    """另一份语料（宋诗）里可以加进训练集的诗，编成编号序列。只收两种诗之外的：
+    有字不在词表里的（词表仍是唐诗训练集的，模型的输入输出层和检查点的格式都不变）；
+    有一句与 held_out（唐诗的验证集、测试集）里某一句相同的（否则留出的诗句会从这里漏进训练）。
+    返回 (编号序列, 各步剩下多少首)。"""
+    poems = load_poems(path)
+    held = {line for content in held_out for line in poem_lines(content)}
+    known = [p.content for p in poems if not vocab.missing(p.content)]
+    kept = [c for c in known if not any(line in held for line in poem_lines(c))]
+    counts = {"读入": len(poems), "每个字都在词表里": len(known), "且没有一句与留出的唐诗相同": len(kept)}
+    return [vocab.encode(c) for c in kept], counts
 
 
 # ---------------------------------------------------------------- 词表
@@ -200,6 +219,12 @@ def iterate_batches(seqs: Sequence[Sequence[int]], batch_size: int, shuffle: boo
         rng.shuffle(batches)
     for batch in batches:
         yield pad_sequences([seqs[i] for i in batch], pad_id=pad_id)
+
+
+def length_sorted_chunks(seqs: Sequence[Sequence[int]], batch_size: int) -> list[np.ndarray]:
+    """下标按序列长度从短到长排好，每 batch_size 个一组（打分时用：同组的诗长短相近，补齐的少）。"""
+    order = np.argsort([len(s) for s in seqs], kind="stable")
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def stream_windows(seqs: Sequence[Sequence[int]], batch_size: int, seq_len: int,

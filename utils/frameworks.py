@@ -12,8 +12,8 @@ FRAMEWORKS = {"tf": "utils.tf_poems", "torch": "utils.torch_poems"}
 NAMES = {"tf": "TensorFlow", "torch": "PyTorch"}
 # 两个模块都有、用法相同的名字
 SHARED = ("myRNNModel", "build_model", "compute_loss", "model_loss", "make_trainer", "train", "evaluate",
-          "choose_num_threads", "make_step_fn", "prepare_to_write", "gen", "save_checkpoint", "load_checkpoint",
-          "restore_weights", "CheckpointError", "CHECKPOINT_SUFFIX")
+          "token_nlls", "choose_num_threads", "make_step_fn", "prepare_to_write", "gen", "save_checkpoint",
+          "load_checkpoint", "restore_weights", "CheckpointError", "CHECKPOINT_SUFFIX")
 
 
 def library(framework: str):

@@ -12,17 +12,15 @@ classical_rhymes、classical_tones、classical_tone_checks 用平水韵和唐诗
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections import Counter, defaultdict
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from utils.data import PUNCT, REGULAR_FORMS, Vocab, poem_form
+from utils.data import REGULAR_FORMS, Vocab, poem_form, poem_lines
 from utils.metre import classical_tone, level_tail, lone_level, rhyme_groups
 
-_SPLIT_LINES = re.compile(f"[{PUNCT}]")
 
 
 # ---------------------------------------------------------------- 困惑度
@@ -181,13 +179,14 @@ class NGramModel:
     def perplexity(self, seqs: Iterable[Sequence[int]]) -> float:
         return perplexity(*self.nll(seqs))
 
+    def token_nlls(self, seqs: Iterable[Sequence[int]]) -> list[np.ndarray]:
+        """每个序列逐字的负对数似然（nats，<bos> 之后每个字一个数）；与两个框架的 token_nlls 同样的口径。"""
+        seqs = list(seqs)
+        nll = -np.log(self._probs(self._windows(seqs)))
+        return np.split(nll, np.cumsum([len(s) - 1 for s in seqs])[:-1])
+
 
 # ---------------------------------------------------------------- 体裁
-
-def poem_lines(content: str) -> list[str]:
-    """按标点切成句（去掉标点和空句）。"""
-    return [line for line in _SPLIT_LINES.split(content) if line]
-
 
 def is_well_formed(content: str, form: str | None = None) -> bool:
     """是整齐的五言/七言绝句或律诗（用 utils.data.poem_form 判断）；给了 form 时还须是该体裁。"""

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from utils.checkpoints import CheckpointError, check_compatible, check_vocab_size
-from utils.data import Vocab, iterate_batches
+from utils.data import Vocab, iterate_batches, length_sorted_chunks, pad_sequences
 from utils.decoding import generate
 from utils.settings import import_tensorflow
 from utils.training import planned_steps, run_training
@@ -336,6 +336,30 @@ def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128
             total += float(loss_sum)
             count += float(tokens)
     return total / count
+
+
+def make_nll_step(model: myRNNModel):
+    """返回 nll_step(inputs, labels) -> 每个位置的负对数似然 [B, T]（从全零状态开始）。"""
+
+    @tf.function(input_signature=[_IDS, _IDS])
+    def nll_step(inputs, labels):
+        h, _ = model.features(inputs)
+        return model.token_nll(h, labels)
+
+    return nll_step
+
+
+def token_nlls(model: myRNNModel, seqs, batch_size: int = 64) -> list[np.ndarray]:
+    """每首诗逐字的负对数似然（nats）：<bos> 之后每个字一个数，含 <eos>，与 evaluate 计的字相同
+    （全部连起来取平均就是 evaluate 的结果）。第 12 章的评判用它给诗和诗句打分。"""
+    nll_step = _cached(model, "nll", make_nll_step)
+    out = [None] * len(seqs)
+    for batch in length_sorted_chunks(seqs, batch_size):
+        ids, lengths = pad_sequences([seqs[i] for i in batch])
+        nll = nll_step(tf.constant(ids[:, :-1]), tf.constant(ids[:, 1:])).numpy()
+        for row, i in enumerate(batch):
+            out[i] = nll[row, :lengths[row] - 1]
+    return out
 
 
 def make_trainer(model: myRNNModel, learning_rate: float = 2e-3, decay_steps: int | None = None,

@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
 from utils.checkpoints import CheckpointError, check_compatible, check_vocab_size
-from utils.data import Vocab, iterate_batches, stream_windows
+from utils.data import Vocab, iterate_batches, length_sorted_chunks, pad_sequences, stream_windows
 from utils.decoding import generate
 from utils.settings import torch_device
 from utils.training import planned_steps, run_training
@@ -304,6 +304,24 @@ def evaluate(model: myRNNModel, seqs, batch_size: int = 64, chunk_len: int = 128
             count += float(k.sum())
     model.train(was_training)
     return total / count
+
+
+@torch.no_grad()
+def token_nlls(model: myRNNModel, seqs, batch_size: int = 64) -> list[np.ndarray]:
+    """每首诗逐字的负对数似然（nats）：<bos> 之后每个字一个数，含 <eos>，与 evaluate 计的字相同
+    （全部连起来取平均就是 evaluate 的结果）。第 12 章的评判用它给诗和诗句打分。"""
+    was_training, device = model.training, next(model.parameters()).device
+    model.eval()
+    out = [None] * len(seqs)
+    for batch in length_sorted_chunks(seqs, batch_size):
+        ids, lengths = pad_sequences([seqs[i] for i in batch])
+        ids = torch.from_numpy(ids).long().to(device)
+        h, _ = model.features(ids[:, :-1])
+        nll = model.token_nll(h, ids[:, 1:]).float().cpu().numpy()
+        for row, i in enumerate(batch):
+            out[i] = nll[row, :lengths[row] - 1]
+    model.train(was_training)
+    return out
 
 
 @torch.no_grad()

@@ -1,0 +1,81 @@
+"""评判一个模型在某种解码设置下写的诗像不像唐诗（utils.judge；第 12 章用同样的函数）。
+
+    python -m scripts.judge_poems                              # make poem 的默认模型与默认设置，四种体裁
+    python -m scripts.judge_poems --temperature 1.0 --top-k 0  # 换一种解码设置
+
+每首留出的真诗（验证集与测试集里四种近体诗，见 utils.judge.held_out_real）配一首同体裁的生成诗（--metre 时合平仄、押平水韵，与
+make poem --form X --metre 相同）。打分模型：训练集上拟合的 Kneser-Ney 4-gram，和第 6 章的 LSTM
+（TensorFlow，另外训练的；生成诗的模型不能是它）。结果写到 .cache/judge/<--name>.json，并打印 Markdown 表格。
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from utils import course_models, provenance
+from utils.data import load_poems, process_dataset, split_poems
+from utils.frameworks import library
+from utils.judge import held_out_real, judge, judge_markdown, matched, scorer
+from utils.metrics import NGramModel, line_set
+from utils.settings import CACHE_DIR, FAST, configure_allocator, pick
+
+JUDGE_DIR = CACHE_DIR / "judge"
+LIMIT = pick(None, 60)  # 快速模式只随机取 60 首真诗
+RNN_SCORER = "第 6 章的 LSTM（TensorFlow）"
+NGRAM_SCORER = "Kneser-Ney 4-gram"
+
+
+def load_scorers(data) -> dict:
+    """两个打分模型：训练集上的 KN 4-gram（折扣在验证集上调），第 6 章的主模型。"""
+    ngram = NGramModel(4, len(data.vocab)).fit(data.train, data.valid)
+    tf_model, _ = course_models.load_or_train("tf", data)
+    return {NGRAM_SCORER: scorer(ngram.token_nlls, data.vocab),
+            RNN_SCORER: scorer(lambda seqs: library("tf").token_nlls(tf_model, seqs), data.vocab)}
+
+
+def main(argv=None) -> None:
+    configure_allocator()
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", type=Path, help="写诗的 PyTorch 检查点（默认：make poem 的默认模型）")
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--top-k", type=int, default=40, help="0 表示不截断")
+    p.add_argument("--top-p", type=float)
+    p.add_argument("--no-metre", action="store_true", help="不加格律约束（默认与 make poem --metre 相同）")
+    p.add_argument("--limit", type=int, default=LIMIT, help="只随机取这么多首真诗（默认全部）")
+    p.add_argument("--name", default="default", help="结果文件名")
+    args = p.parse_args(argv)
+
+    start = time.perf_counter()
+    data = process_dataset()
+    lib = library("torch")
+    path = args.checkpoint or next(course_models.checkpoints("torch"))[0]
+    model, vocab = lib.load_checkpoint(path)
+    real, copy_reference = held_out_real(vocab)
+    if args.limit:  # 随机取 limit 首（语料按作者排列，取前几首会偏向前面的几位作者）
+        real = [real[i] for i in sorted(np.random.default_rng(0).permutation(len(real))[:args.limit])]
+    scorers = load_scorers(data)
+    lib.prepare_to_write(model)
+
+    def write(form, seed):
+        return lib.gen(model, vocab, form=form, metre=not args.no_metre, temperature=args.temperature,
+                       top_k=args.top_k or None, top_p=args.top_p, seed=seed)
+
+    generated = matched(write, real)
+    known = line_set(p.content for p in split_poems(load_poems())[0])
+    result = judge(generated, real, scorers, RNN_SCORER, known, copy_reference)
+    result.update(settings=vars(args) | {"checkpoint": str(path)}, machine=provenance.machine(),
+                  date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60, fast=FAST,
+                  samples=generated[:8])
+    JUDGE_DIR.mkdir(parents=True, exist_ok=True)
+    out = JUDGE_DIR / f"{args.name}{'_fast' if FAST else ''}.json"
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    print(judge_markdown(result))
+    print(f"\n共用时 {result['minutes']:.1f} 分钟；结果：{out}")
+
+
+if __name__ == "__main__":
+    main()

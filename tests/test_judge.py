@@ -1,0 +1,121 @@
+"""utils/judge.py：评判的特征、分类器、对照与用字统计，用构造出来的“诗”检查它们分得出该分的、分不出不该分的。"""
+import numpy as np
+import pytest
+
+from utils.data import Vocab
+from utils.data import poem_lines
+from utils.judge import (coherence_features, has_reduplication, judge, judge_markdown, line_spans, permuted_lines,
+                         repeats_a_bigram, scorer, telltales, top_bigram_share, two_judges)
+from utils.metrics import NGramModel
+
+CHARS = "春风花月夜山水云江天白日秋霜雪雁鸿烟雨楼"
+NEXT = dict(zip(CHARS, CHARS[7:] + CHARS[:7]))  # 下一句的第一个字由上一句的最后一个字决定
+VOCAB = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *CHARS])
+
+
+def linked_poems(n, seed, chars=CHARS):
+    """五言绝句：每句随机，但下一句的第一个字由上一句的最后一个字决定（“连贯”）。"""
+    rng = np.random.default_rng(seed)
+    poems = []
+    for _ in range(n):
+        lines = ["".join(rng.choice(list(chars), 5))]
+        for _ in range(3):
+            lines.append(NEXT[lines[-1][-1]] + "".join(rng.choice(list(chars), 4)))
+        poems.append(f"{lines[0]}，{lines[1]}。{lines[2]}，{lines[3]}。")
+    return poems
+
+
+@pytest.fixture(scope="module")
+def ngram_scorer():
+    """在 2000 首“连贯”的诗上拟合的 4-gram：它看得见跨句的那个字（上一句末字 + 标点 -> 下一句首字）。"""
+    model = NGramModel(4, len(VOCAB)).fit([VOCAB.encode(p) for p in linked_poems(2000, seed=1)])
+    return scorer(model.token_nlls, VOCAB)
+
+
+def test_ngram_token_nlls_add_up_to_its_nll():
+    seqs = [VOCAB.encode(p) for p in linked_poems(30, seed=2)]
+    model = NGramModel(3, len(VOCAB)).fit(seqs[:20])
+    nlls = model.token_nlls(seqs[20:])
+    assert [len(x) for x in nlls] == [len(s) - 1 for s in seqs[20:]]
+    total, count = model.nll(seqs[20:])
+    assert np.isclose(np.concatenate(nlls).sum(), total) and count == sum(map(len, nlls))
+
+
+def test_line_spans_skip_the_punctuation():
+    assert line_spans("白日依山尽，黄河入海流。") == [(0, 5), (6, 11)]
+
+
+def test_coherence_features_measure_how_much_the_lines_before_help():
+    """假的打分模型：单独一句每字 2.0；整首诗里第 1 句每字 2.0、之后每句每字 0.5，<eos> 3.0。"""
+    poem = "春风花月夜，山水云江天。白日秋霜雪，雁鸿烟雨楼。"
+
+    def fake(texts):
+        out = []
+        for t in texts:
+            if t == poem:
+                nll = np.full(len(t) + 1, 0.5)
+                nll[:5], nll[-1] = 2.0, 3.0
+            else:
+                nll = np.full(len(t) + 1, 2.0)
+            out.append(nll)
+        return out
+
+    row = dict(zip(["ctx", "alone", "gain", "gain_min", "gain_max"], coherence_features([poem], fake)[0]))
+    assert row["alone"] == 2.0 and row["ctx"] == pytest.approx((2.0 + 3 * 0.5) / 4)
+    assert row["gain"] == row["gain_min"] == row["gain_max"] == 1.5
+    assert coherence_features([poem], fake)[0][-2:].tolist() == [3.0, 4]  # <eos> 与句数
+
+
+def test_the_neural_judge_sees_shuffled_lines_and_the_controls_hold(ngram_scorer):
+    real = linked_poems(300, seed=3)
+    rng = np.random.default_rng(0)
+    shuffled = permuted_lines(real[150:], rng)
+    feats = coherence_features(real[:150], ngram_scorer), coherence_features(shuffled, ngram_scorer)
+    seen = two_judges(real[:150], shuffled, *feats, seeds=(0,))
+    assert seen["neural"]["mean"] > 0.9      # 句子接不上，打分模型一眼看出
+    assert seen["neural"]["mean"] > seen["ngram"]["mean"] + 0.15   # 每句的用字没变，只看字的分类器看出的少得多
+    halves = two_judges(real[:150], real[150:], feats[0], coherence_features(real[150:], ngram_scorer), seeds=(0,))
+    assert abs(halves["ngram"]["mean"] - 0.5) < 0.15 and abs(halves["neural"]["mean"] - 0.5) < 0.15
+
+
+def test_judge_reports_a_narrow_vocabulary_and_refuses_unmatched_forms(ngram_scorer):
+    real = linked_poems(120, seed=4)
+    narrow = linked_poems(120, seed=5, chars=CHARS[:10] + "山水")
+    result = judge(narrow, real, {"4-gram": ngram_scorer}, "4-gram", known_lines=set())
+    assert result["generated_vs_real"]["ngram"]["mean"] > 0.9
+    assert result["word_use"]["generated"]["distinct-1"] < result["word_use"]["real"]["distinct-1"]
+    assert result["neural_counts"] and result["count"] == 120
+    table = judge_markdown(result)
+    assert "真诗 vs 句子打乱的真诗" in table and "4-gram" in table
+    tells = telltales(narrow, real, k=3)
+    assert set(tells["real"][0][0]) & set("烟雨楼")  # 窄的那组从来写不出这三个字
+    assert tells["generated"][0][1] > 0 > tells["real"][0][1]
+    with pytest.raises(ValueError, match="体裁"):
+        judge(narrow[:-1], real, {"4-gram": ngram_scorer}, "4-gram", known_lines=set())
+
+
+def test_permuted_lines_use_every_line_once_and_never_keep_ones_own():
+    poems = linked_poems(9, seed=6) + ["白日依山尽，黄河入海流。欲穷千里目，更上一层楼。春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。"]
+    poems += ["床前明月光，疑是地上霜。举头望明月，低头思故乡。国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。"]
+    out = permuted_lines(poems, np.random.default_rng(0))
+    assert [len(poem_lines(p)) for p in out] == [len(poem_lines(p)) for p in poems]     # 体裁不变
+    assert sorted(line for p in out for line in poem_lines(p)) == sorted(line for p in poems for line in poem_lines(p))
+    assert all(a != b for p, q in zip(poems, out) for a, b in zip(poem_lines(p), poem_lines(q)))
+
+
+def test_without_coherence_the_shuffled_control_is_a_coin_toss(ngram_scorer):
+    """句子之间本来就没有关联的“诗”：打乱句子以后两个分类器都应分不出（约 50 %）。
+    有放回地抽句子时，同一句会出现在几首打乱的诗里，只看字的分类器就能凭背下的句子认出它们。"""
+    rng = np.random.default_rng(7)
+    chars = list(CHARS)
+    loose = ["".join("".join(rng.choice(chars, 5)) + "，。"[i % 2] for i in range(4)) for _ in range(300)]
+    shuffled = permuted_lines(loose[150:], rng)
+    feats = coherence_features(loose[:150], ngram_scorer), coherence_features(shuffled, ngram_scorer)
+    result = two_judges(loose[:150], shuffled, *feats, seeds=(0,))
+    assert abs(result["ngram"]["mean"] - 0.5) < 0.12 and abs(result["neural"]["mean"] - 0.5) < 0.12
+
+
+def test_word_use_counts():
+    assert repeats_a_bigram("春风花月夜，春风山水云。") and not repeats_a_bigram("春风花月夜，山水云江天。")
+    assert has_reduplication("萧萧班马鸣，山水云江天。") and not has_reduplication("春风花月夜，山水云江天。")
+    assert top_bigram_share(["春风春风春，春风花月夜。"], k=1) == pytest.approx(3 / 8)  # 春风 8 个里占 3 个
