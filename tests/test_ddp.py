@@ -79,3 +79,14 @@ def test_a_killed_worker_is_restarted_and_training_resumes_from_the_checkpoint(t
     assert b["progress"]["step"] == steps and len(b["rng"]) == 2
     assert_same_model(a, b)
     assert a["progress"]["losses"][-1] == pytest.approx(b["progress"]["losses"][-1], rel=1e-5)
+
+
+def test_model_settings_and_a_time_limit_reach_the_single_process_run(tmp_path):
+    """--model 改模型的设置（第 12 章的大模型这样训练），--max-minutes 到时就停（没到 --steps 也停）。"""
+    out = finish(torchrun(tmp_path, 1, 10_000, "--model", '{"hidden_dim": 24, "num_layers": 1}',
+                          "--max-minutes", "0.05"))
+    assert 0 < out["steps"] < 10_000 and out["train_seconds"] >= 3
+    from utils import torch_poems
+
+    model, _ = torch_poems.load_checkpoint(tmp_path / "poem.pt", device=torch.device("cpu"))
+    assert model.config["hidden_dim"] == 24 and model.config["num_layers"] == 1

@@ -119,3 +119,10 @@ def test_the_verdicts_only_report_differences_beyond_the_spread():
     assert bench_ddp.compare([1, 3], [2, 4]) == 0
     rows = bench_ddp.rows(fake_result(one, slow))
     assert rows[0][3].endswith("（噪声）") and rows[1][4] == "—"
+
+
+def test_a_time_limit_is_refused_for_several_processes(monkeypatch):
+    """--max-minutes 只用于单进程：各进程各自计时，会停在不同的步上，下一次全归约就卡住。"""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(SystemExit, match="--max-minutes"):
+        train_ddp.main(["--max-minutes", "1"])

@@ -20,6 +20,8 @@ DATA_DIR = REPO_ROOT / "data"
 POEMS_PATH = DATA_DIR / "poems.txt"
 # 训练好的模型等大文件放在 git 之外
 CACHE_DIR = Path(os.environ.get("COURSE_CACHE", REPO_ROOT / ".cache"))
+# 宋诗语料（python -m scripts.build_poems --song 生成，约 40 MB，不进 git），只在训练第 12 章的大模型时用
+SONG_POEMS_PATH = CACHE_DIR / "poems_song.txt"
 
 
 

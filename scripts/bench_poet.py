@@ -1,0 +1,106 @@
+"""基准：数据、模型大小和训练时间各买来多少（第 12 章的“数据 / 大小 / 时间”表；选随仓库提交的大模型用）。
+
+    python -m scripts.bench_poet                         # 全部设置，每种训练 --minutes 分钟
+    python -m scripts.bench_poet --only song song-2x512  # 只跑这几种
+
+每种设置一次只改一处（SETTINGS；基准是单层 512 维的 LSTM、dropout 0.1、只用唐诗），都用
+scripts/train_ddp.py（1 个进程，可续训）训练同样多的分钟（只计训练时间）：先试训练几步量出每步多久，
+把余弦退火的步数定成正好用完这些分钟，每训练 1/6 在验证集上求一次困惑度。之后在唐诗的测试集
+（从没训练过）上求困惑度。宋诗（--song）要先运行 python -m scripts.build_poems --song。
+所有运行依次进行。结果写到 .cache/bench/poet.json（已有的设置不重跑，删掉文件重来），并打印 Markdown 表格。
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+from scripts.bench_common import BENCH_DIR, machine
+from scripts.bench_ddp import launch, wait
+from utils.settings import CACHE_DIR, FAST, configure_allocator, pick
+
+MINUTES = pick(20.0, 0.2)
+BASE = dict(cell="lstm", embed_dim=128, hidden_dim=512, num_layers=1, dropout=0.1, adaptive_cutoffs=[1000, 3000])
+# 名字 -> (说明, 模型设置的改动, 是否加宋诗)
+SETTINGS = {
+    "base": ("基准：单层 LSTM 512 维，dropout 0.1，只用唐诗", {}, False),
+    "song": ("加宋诗", {}, True),
+    "song-2x512": ("加宋诗，两层", dict(num_layers=2), True),
+    "song-1024": ("加宋诗，1024 维", dict(hidden_dim=1024), True),
+    "song-256": ("加宋诗，256 维", dict(hidden_dim=256), True),
+    "song-dropout0.3": ("加宋诗，dropout 0.3", dict(dropout=0.3), True),
+}
+RESULT = BENCH_DIR / f"poet{'_fast' if FAST else ''}.json"
+
+
+def train_args(model: dict, song: bool) -> list[str]:
+    return ["--device", "cpu", "--model", json.dumps(model), *(["--song"] if song else []),
+            *(["--limit", "300"] if FAST else [])]
+
+
+def seconds_per_step(model: dict, song: bool, workdir) -> float:
+    """先热身 3 步，再计时 10 步（train_ddp 的测速模式），返回每步秒数。"""
+    out = wait(launch(1, *train_args(model, song), "--bench-steps", pick("10", "2"), "--bench-rounds", "1",
+                      workdir=workdir))
+    return out["seconds"]["sync"][0] / out["steps"]
+
+
+def run_setting(name: str, minutes: float) -> dict:
+    from utils import torch_poems
+    from utils.data import process_dataset
+
+    what, change, song = SETTINGS[name]
+    model = BASE | change
+    workdir = CACHE_DIR / "poet" / name
+    workdir.mkdir(parents=True, exist_ok=True)
+    per_step = seconds_per_step(model, song, workdir)
+    steps = max(6, int(60 * minutes / per_step))
+    start = time.perf_counter()
+    out = wait(launch(1, *train_args(model, song), "--steps", str(steps), "--eval-every", str(math.ceil(steps / 6)),
+                      "--max-minutes", str(1.1 * minutes), workdir=workdir))
+    data = process_dataset()
+    trained, _ = torch_poems.load_checkpoint(workdir / "poem.pt")
+    return dict(name=name, what=what, model=model, song=song, seconds_per_step=per_step, planned_steps=steps,
+                steps=out["steps"], train_minutes=out["train_seconds"] / 60, tokens=out["tokens"],
+                wall_minutes=(time.perf_counter() - start) / 60, evals=out["evals"],
+                parameters=torch_poems.count_parameters(trained),
+                valid_ppl=math.exp(torch_poems.evaluate(trained, data.valid)),
+                test_ppl=math.exp(torch_poems.evaluate(trained, data.test)))
+
+
+def poet_markdown(result: dict) -> str:
+    lines = [f"每种设置训练约 {result['minutes']:g} 分钟（只计训练时间；余弦退火的步数按试训练的速度定）；"
+             "困惑度都在唐诗的验证集、测试集上（宋诗只加进训练集）", "",
+             "| 设置 | 参数 | 步数 | 训练分钟 | 字/秒 | 验证集困惑度 | 测试集困惑度 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in result["runs"].values():
+        lines.append(f"| {r['what']} | {r['parameters'] / 1e6:.1f} M | {r['steps']:,} | {r['train_minutes']:.1f} | "
+                     f"{r['tokens'] / (60 * r['train_minutes']):,.0f} | {r['valid_ppl']:.1f} | {r['test_ppl']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    configure_allocator()
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--minutes", type=float, default=MINUTES, help="每种设置训练多少分钟")
+    p.add_argument("--only", nargs="+", choices=list(SETTINGS), help="只跑这几种设置")
+    args = p.parse_args(argv)
+    result = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.exists() else dict(
+        minutes=args.minutes, machine=machine(), runs={})
+    if result["minutes"] != args.minutes:
+        raise SystemExit(f"{RESULT} 里的设置各训练 {result['minutes']} 分钟，与 --minutes {args.minutes} 不同：删掉它再跑")
+    for name in args.only or SETTINGS:
+        if name in result["runs"]:
+            continue
+        print(f"== {SETTINGS[name][0]}", flush=True)
+        result["runs"][name] = run_setting(name, args.minutes)
+        result["machine_end"] = machine()
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        r = result["runs"][name]
+        print(f"   {r['steps']} 步，{r['train_minutes']:.1f} 分钟，测试集困惑度 {r['test_ppl']:.1f}", flush=True)
+    print(poet_markdown(result))
+
+
+if __name__ == "__main__":
+    main()
