@@ -4,7 +4,7 @@
     python -m scripts.bench_poet --only song song-2x512  # 只跑这几种
 
 每种设置一次只改一处（SETTINGS；基准是单层 512 维的 LSTM、dropout 0.1、只用唐诗），都用
-scripts/train_ddp.py（1 个进程，可续训）训练同样多的分钟（只计训练时间）：先试训练几步量出每步多久，
+scripts/train_ddp.py（1 个进程，可续训）训练同样多的分钟（只计训练时间）：先试训练几步量出字/秒，
 把余弦退火的步数定成正好用完这些分钟，每训练 1/6 在验证集上求一次困惑度。之后在唐诗的测试集
 （从没训练过）上求困惑度。宋诗（--song）要先运行 python -m scripts.build_poems --song。
 所有运行依次进行。结果写到 .cache/bench/poet.json（已有的设置不重跑，删掉文件重来），并打印 Markdown 表格。
@@ -40,10 +40,11 @@ def train_args(model: dict, song: bool) -> list[str]:
 
 
 def seconds_per_step(model: dict, song: bool, workdir) -> float:
-    """先热身 3 步，再计时 10 步（train_ddp 的测速模式），返回每步秒数。"""
-    out = wait(launch(1, *train_args(model, song), "--bench-steps", pick("10", "2"), "--bench-rounds", "1",
+    """先热身 3 步，再计时 20 步（train_ddp 的测速模式）得到字/秒，按整个训练集平均每步的字数换算成每步秒数
+    （计时的那几批可能比平均的长或短）。"""
+    out = wait(launch(1, *train_args(model, song), "--bench-steps", pick("20", "2"), "--bench-rounds", "1",
                       workdir=workdir))
-    return out["seconds"]["sync"][0] / out["steps"]
+    return out["mean_step_tokens"] * out["seconds"]["sync"][0] / out["tokens"]
 
 
 def run_setting(name: str, minutes: float) -> dict:

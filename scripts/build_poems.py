@@ -28,7 +28,10 @@ PACKAGE = "chinese-poetry@2.0.1"
 TARBALL = "chinese-poetry-2.0.1.tgz"
 # npm registry 记录的 integrity（sha512，base64）
 INTEGRITY = "sha512-KtYARvV7CWNtax0na9+Jn6PlhGgSoid7PWyDzXI4KsCEm2odZcqEQyval5koaLygZnM/EQ3lfJ//25K8p3uHNg=="
-MEMBER = {dynasty: re.compile(rf"^package/dist/quantangshi/poet\.{dynasty}\.(\d+)\.json$") for dynasty in ("tang", "song")}
+# .cache/poems_song.txt 的 sha256（data/README.md 记着同一个数；训练前 train_ddp --song 核对）
+SONG_SHA256 = "f9e7bb7796ab61c5148b171626d719174e0fe5ed0ca2f6c3f8ea030402bdffd1"
+MEMBER = {dynasty: re.compile(rf"^package/dist/quantangshi/poet\.{dynasty}\.(\d+)\.json$")
+          for dynasty in ("tang", "song")}
 
 
 def fetch(path: Path, command: list[str], digest, expected: str) -> Path:

@@ -21,7 +21,7 @@ from utils.data import load_poems, process_dataset, split_poems
 from utils.frameworks import library
 from utils.judge import held_out_real, judge, judge_markdown, matched, scorer
 from utils.metrics import NGramModel, line_set
-from utils.settings import CACHE_DIR, FAST, configure_allocator, pick
+from utils.settings import CACHE_DIR, FAST, REPO_ROOT, configure_allocator, pick
 
 JUDGE_DIR = CACHE_DIR / "judge"
 LIMIT = pick(None, 60)  # 快速模式只随机取 60 首真诗
@@ -67,7 +67,8 @@ def main(argv=None) -> None:
     generated = matched(write, real)
     known = line_set(p.content for p in split_poems(load_poems())[0])
     result = judge(generated, real, scorers, RNN_SCORER, known, copy_reference)
-    result.update(settings=vars(args) | {"checkpoint": str(path)}, machine=provenance.machine(),
+    shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
+    result.update(settings=vars(args) | {"checkpoint": shown.as_posix()}, machine=provenance.machine(),
                   date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60, fast=FAST,
                   samples=generated[:8])
     JUDGE_DIR.mkdir(parents=True, exist_ok=True)

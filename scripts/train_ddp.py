@@ -116,6 +116,18 @@ def setup(device: str = "auto") -> tuple[int, int, torch.device]:
     return rank, world, torch.device("cpu")
 
 
+def check_song_corpus() -> None:
+    """宋诗语料在不在、是不是 data/README.md 记录的那一份（不是就说怎么重建）。"""
+    from scripts.build_poems import SONG_SHA256
+    from utils.provenance import sha256
+
+    rebuild = "运行 python -m scripts.build_poems --song 重建 (rebuild it with python -m scripts.build_poems --song)"
+    if not SONG_POEMS_PATH.exists():
+        raise SystemExit(f"没有宋诗语料 {SONG_POEMS_PATH}：{rebuild}")
+    if sha256(SONG_POEMS_PATH) != SONG_SHA256:
+        raise SystemExit(f"{SONG_POEMS_PATH} 与 data/README.md 记录的 sha256 不同：{rebuild}")
+
+
 def global_batches(seqs, batch_size: int, epoch: int):
     """第 epoch 遍的全局批（与单进程训练相同）：[(ids, lengths), …]。"""
     return list(iterate_batches(seqs, batch_size, shuffle=True, seed=epoch))
@@ -231,6 +243,7 @@ def train(args) -> dict:
     data = process_dataset()
     seqs = [s[:args.max_len] for s in data.train[:args.limit]]
     if args.song:
+        check_song_corpus()
         _, valid, test = split_poems(load_poems())
         song, counts = extra_training_seqs(SONG_POEMS_PATH, data.vocab, (p.content for p in valid + test))
         seqs += [s[:args.max_len] for s in song[:args.limit]]
@@ -260,8 +273,11 @@ def train(args) -> dict:
         return float(total) / world
 
     if args.bench_steps:
-        return bench(step, global_batches(seqs, args.batch_size, 0), args.bench_steps, args.bench_rounds,
-                     model, world, say)
+        result = bench(step, global_batches(seqs, args.batch_size, 0), args.bench_steps, args.bench_rounds,
+                       model, world, say)
+        # 计时的几批不一定有代表性：给出整个训练集平均每步的字数，调用方用字/秒换算每步用时
+        result["mean_step_tokens"] = args.batch_size * (sum(map(len, seqs)) / len(seqs) - 1)
+        return result
 
     def train_batch(batch):
         ids, lengths = batch

@@ -126,3 +126,16 @@ def test_a_time_limit_is_refused_for_several_processes(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(SystemExit, match="--max-minutes"):
         train_ddp.main(["--max-minutes", "1"])
+
+
+def test_the_song_corpus_is_checked_against_its_recorded_checksum(tmp_path, monkeypatch):
+    from scripts import build_poems
+    from utils.settings import DATA_DIR
+
+    assert f"sha256 `{build_poems.SONG_SHA256}`" in (DATA_DIR / "README.md").read_text(encoding="utf-8")
+    monkeypatch.setattr(train_ddp, "SONG_POEMS_PATH", tmp_path / "poems_song.txt")
+    with pytest.raises(SystemExit, match="没有宋诗语料"):
+        train_ddp.check_song_corpus()
+    (tmp_path / "poems_song.txt").write_text("无题:床前明月光，疑是地上霜。\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="sha256 不同"):
+        train_ddp.check_song_corpus()

@@ -119,3 +119,19 @@ def test_word_use_counts():
     assert repeats_a_bigram("春风花月夜，春风山水云。") and not repeats_a_bigram("春风花月夜，山水云江天。")
     assert has_reduplication("萧萧班马鸣，山水云江天。") and not has_reduplication("春风花月夜，山水云江天。")
     assert top_bigram_share(["春风春风春，春风花月夜。"], k=1) == pytest.approx(3 / 8)  # 春风 8 个里占 3 个
+
+
+def test_the_committed_judge_results_are_the_tables_in_their_readme():
+    """results/judge/ 的每个结果文件，其 judge_markdown 表格原样出现在那里的 README 里。"""
+    import json
+
+    from utils.settings import REPO_ROOT
+
+    folder = REPO_ROOT / "results" / "judge"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    results = sorted(folder.glob("*.json"))
+    assert results
+    for path in results:
+        result = json.loads(path.read_text(encoding="utf-8"))
+        assert not result["fast"] and result["count"] >= 1000, path.name
+        assert f"`{path.name}`" in readme and judge_markdown(result) in readme, path.name

@@ -248,7 +248,8 @@ def judge_markdown(result: dict) -> str:
     rows = [f"生成的诗与留出的真诗各 {result['count']} 首（每种体裁一样多）；准确率是重复分层 {FOLDS} 折的留出准确率，"
             f"括号里是 {len(result['generated_vs_real']['ngram']['per_seed'])} 种划分中最低与最高的；50 % 即分不出。", "",
             "| 分类器 | 生成 vs 真诗 | 对照：真诗 vs 真诗 | 对照：真诗 vs 句子打乱的真诗 |", "|---|---:|---:|---:|"]
-    for key, name in (("ngram", "字 1–2-gram 逻辑回归"), ("neural", f"看连贯的神经网络（{result['coherence_scorer']} 的特征）")):
+    neural = f"看连贯的神经网络（{result['coherence_scorer']}的特征）"
+    for key, name in (("ngram", "字 1–2-gram 逻辑回归"), ("neural", neural)):
         rows.append(f"| {name} | {acc(result['generated_vs_real'][key])} | {acc(result['real_vs_real'][key])} | "
                     f"{acc(result['real_vs_shuffled'][key])} |")
     verdict = "看得见连贯，它的数算数" if result["neural_counts"] else "看不见连贯，它的数不算"
