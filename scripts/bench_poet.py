@@ -16,7 +16,7 @@ import json
 import math
 import time
 
-from scripts.bench_common import BENCH_DIR, machine
+from scripts.bench_common import BENCH_DIR, machine, save
 from scripts.bench_ddp import launch, wait
 from utils.settings import CACHE_DIR, FAST, configure_allocator, pick
 
@@ -96,8 +96,7 @@ def main(argv=None) -> None:
         print(f"== {SETTINGS[name][0]}", flush=True)
         result["runs"][name] = run_setting(name, args.minutes)
         result["machine_end"] = machine()
-        BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        save("poet", result)
         r = result["runs"][name]
         print(f"   {r['steps']} 步，{r['train_minutes']:.1f} 分钟，测试集困惑度 {r['test_ppl']:.1f}", flush=True)
     print(poet_markdown(result))
