@@ -6,7 +6,8 @@
 每种设置一次只改一处（SETTINGS；基准是单层 512 维的 LSTM、dropout 0.1、只用唐诗），都用
 scripts/train_ddp.py（1 个进程，可续训）训练同样多的分钟（只计训练时间）：先试训练几步量出字/秒，
 把余弦退火的步数定成正好用完这些分钟，每训练 1/6 在验证集上求一次困惑度。之后在唐诗的测试集
-（从没训练过）上求困惑度。宋诗（--song）要先运行 python -m scripts.build_poems --song。
+（从没训练过）上求困惑度。宋诗（--song）要先运行 python -m scripts.build_poems --song；--conditions 见 utils/conditions.py
+（困惑度仍按不给条件的唐诗算，与别的设置可比）。
 所有运行依次进行。结果写到 .cache/bench/poet.json（已有的设置不重跑，删掉文件重来），并打印 Markdown 表格。
 """
 from __future__ import annotations
@@ -22,27 +23,27 @@ from utils.settings import CACHE_DIR, FAST, configure_allocator, pick
 
 MINUTES = pick(20.0, 0.2)
 BASE = dict(cell="lstm", embed_dim=128, hidden_dim=512, num_layers=1, dropout=0.1, adaptive_cutoffs=[1000, 3000])
-# 名字 -> (说明, 模型设置的改动, 是否加宋诗)
+# 名字 -> (说明, 模型设置的改动, train_ddp 的其他参数)
 SETTINGS = {
-    "base": ("基准：单层 LSTM 512 维，dropout 0.1，只用唐诗", {}, False),
-    "song": ("加宋诗", {}, True),
-    "song-2x512": ("加宋诗，两层", dict(num_layers=2), True),
-    "song-1024": ("加宋诗，1024 维", dict(hidden_dim=1024), True),
-    "song-256": ("加宋诗，256 维", dict(hidden_dim=256), True),
-    "song-dropout0.3": ("加宋诗，dropout 0.3", dict(dropout=0.3), True),
+    "base": ("基准：单层 LSTM 512 维，dropout 0.1，只用唐诗", {}, []),
+    "song": ("加宋诗", {}, ["--song"]),
+    "song-conditions": ("加宋诗，诗前按比例加标题或关键词（按题作诗）", {}, ["--song", "--conditions"]),
+    "song-2x512": ("加宋诗，两层", dict(num_layers=2), ["--song"]),
+    "song-1024": ("加宋诗，1024 维", dict(hidden_dim=1024), ["--song"]),
+    "song-256": ("加宋诗，256 维", dict(hidden_dim=256), ["--song"]),
+    "song-dropout0.3": ("加宋诗，dropout 0.3", dict(dropout=0.3), ["--song"]),
 }
 RESULT = BENCH_DIR / f"poet{'_fast' if FAST else ''}.json"
 
 
-def train_args(model: dict, song: bool) -> list[str]:
-    return ["--device", "cpu", "--model", json.dumps(model), *(["--song"] if song else []),
-            *(["--limit", "300"] if FAST else [])]
+def train_args(model: dict, extra: list[str]) -> list[str]:
+    return ["--device", "cpu", "--model", json.dumps(model), *extra, *(["--limit", "300"] if FAST else [])]
 
 
-def seconds_per_step(model: dict, song: bool, workdir) -> float:
+def seconds_per_step(model: dict, extra: list[str], workdir) -> float:
     """先热身 3 步，再计时 20 步（train_ddp 的测速模式）得到字/秒，按整个训练集平均每步的字数换算成每步秒数
     （计时的那几批可能比平均的长或短）。"""
-    out = wait(launch(1, *train_args(model, song), "--bench-steps", pick("20", "2"), "--bench-rounds", "1",
+    out = wait(launch(1, *train_args(model, extra), "--bench-steps", pick("20", "2"), "--bench-rounds", "1",
                       workdir=workdir))
     return out["mean_step_tokens"] * out["seconds"]["sync"][0] / out["tokens"]
 
@@ -51,18 +52,18 @@ def run_setting(name: str, minutes: float) -> dict:
     from utils import torch_poems
     from utils.data import process_dataset
 
-    what, change, song = SETTINGS[name]
+    what, change, extra = SETTINGS[name]
     model = BASE | change
     workdir = CACHE_DIR / "poet" / name
     workdir.mkdir(parents=True, exist_ok=True)
-    per_step = seconds_per_step(model, song, workdir)
+    per_step = seconds_per_step(model, extra, workdir)
     steps = max(6, int(60 * minutes / per_step))
     start = time.perf_counter()
-    out = wait(launch(1, *train_args(model, song), "--steps", str(steps), "--eval-every", str(math.ceil(steps / 6)),
+    out = wait(launch(1, *train_args(model, extra), "--steps", str(steps), "--eval-every", str(math.ceil(steps / 6)),
                       "--max-minutes", str(1.1 * minutes), workdir=workdir))
     data = process_dataset()
     trained, _ = torch_poems.load_checkpoint(workdir / "poem.pt")
-    return dict(name=name, what=what, model=model, song=song, seconds_per_step=per_step, planned_steps=steps,
+    return dict(name=name, what=what, model=model, train_args=extra, seconds_per_step=per_step, planned_steps=steps,
                 steps=out["steps"], train_minutes=out["train_seconds"] / 60, tokens=out["tokens"],
                 wall_minutes=(time.perf_counter() - start) / 60, evals=out["evals"],
                 parameters=torch_poems.count_parameters(trained),

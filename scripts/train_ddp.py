@@ -6,7 +6,8 @@
              --rdzv-endpoint=主机:29500 -m scripts.train_ddp                 # 两台机器各 8 块 GPU
 
 步数、批大小、学习率、最长字数和模型的默认值取自 utils.course_models（与第 6、7 章相同）；
---model '{"hidden_dim": 512, "num_layers": 1}' 改模型的设置，--song 把宋诗加进训练集（第 12 章的大模型这样训练）。
+--model '{"hidden_dim": 512, "num_layers": 1}' 改模型的设置，--song 把宋诗加进训练集，--conditions 在诗前面按比例
+加上标题或关键词（utils.conditions：模型学会按题作诗）——第 12 章的大模型这样训练。
 
 代码不随进程数改变：
 - 每一步的“全局批”与单进程训练完全相同（utils.data.iterate_batches，批大小 --batch-size），
@@ -44,7 +45,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from utils import torch_poems
 from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：自适应 softmax 的两层 LSTM）
-from utils.data import extra_training_seqs, iterate_batches, load_poems, process_dataset, split_poems
+from utils.conditions import KeywordExtractor, condition_vocab, training_seqs
+from utils.data import extra_training_poems, iterate_batches, load_poems, process_dataset, split_poems
 from utils.settings import CACHE_DIR, SONG_POEMS_PATH, configure_allocator
 from utils.training import run_training
 
@@ -62,6 +64,8 @@ def parse_args(argv=None):
                    help='改动第 7 章模型的设置（JSON），如 \'{"hidden_dim": 512, "num_layers": 1, "dropout": 0.1}\'')
     p.add_argument("--song", action="store_true",
                    help="把宋诗加进训练集（先运行 python -m scripts.build_poems --song；验证、测试仍是唐诗）")
+    p.add_argument("--conditions", action="store_true",
+                   help="每首训练的诗前面按比例加上标题或关键词（utils.conditions），模型学会按题作诗")
     p.add_argument("--max-minutes", type=float, help="训练时间（分钟，续训时累计）到了就停，即使没到 --steps")
     p.add_argument("--save-every", type=float, default=300.0, help="每隔多少秒存一次续训状态")
     p.add_argument("--save-every-steps", type=int, help="每隔多少步存一次续训状态（测试用）")
@@ -241,15 +245,23 @@ def train(args) -> dict:
         print(f"[rank {rank}/{world} pid {os.getpid()}] {message}", file=log, flush=True)
 
     data = process_dataset()
-    seqs = [s[:args.max_len] for s in data.train[:args.limit]]
+    train_poems, valid, test = split_poems(load_poems())
+    poems = train_poems[:args.limit]
     if args.song:
         check_song_corpus()
-        _, valid, test = split_poems(load_poems())
-        song, counts = extra_training_seqs(SONG_POEMS_PATH, data.vocab, (p.content for p in valid + test))
-        seqs += [s[:args.max_len] for s in song[:args.limit]]
-        say(f"宋诗：{counts}；训练集共 {len(seqs)} 首")
+        song, counts = extra_training_poems(SONG_POEMS_PATH, data.vocab, (p.content for p in valid + test))
+        poems += song[:args.limit]
+        say(f"宋诗：{counts}；训练集共 {len(poems)} 首")
+    vocab = data.vocab
+    if args.conditions:
+        vocab = condition_vocab(data.vocab)
+        seqs, kinds = training_seqs(vocab, poems, KeywordExtractor(p.content for p in poems), seed=args.seed)
+        say(f"条件：{kinds}")
+    else:
+        seqs = [vocab.encode(p.content) for p in poems]
+    seqs = [s[:args.max_len] for s in seqs]
     torch.manual_seed(args.seed)  # 各进程同样初始化（DDP 也会把 0 号进程的参数广播给其余进程）
-    model = torch_poems.build_model(len(data.vocab), device=device, **(MODEL | args.model))
+    model = torch_poems.build_model(len(vocab), device=device, **(MODEL | args.model))
     ddp = DistributedDataParallel(BatchLoss(model))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, eps=1e-7)
     schedule = torch_poems.cosine_schedule(optimizer, args.steps)
@@ -324,7 +336,7 @@ def train(args) -> dict:
                  max_train_seconds=args.max_minutes and 60 * args.max_minutes - progress["train_seconds"])
     save_state(args.state, model, optimizer, schedule, progress, device)
     if rank == 0:
-        torch_poems.save_checkpoint(model, data.vocab, args.checkpoint)
+        torch_poems.save_checkpoint(model, vocab, args.checkpoint)
         say(f"完成 {progress['step']} 步，训练用时 {progress['train_seconds']:.1f} 秒，检查点 {args.checkpoint.name}")
     dist.barrier()
     return progress

@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from utils.data import (EOS, FORMS, CorpusError, Poem, Vocab, extra_training_seqs, filter_forms, iterate_batches,
+from utils.data import (EOS, FORMS, CorpusError, Poem, Vocab, extra_training_poems, filter_forms, iterate_batches,
                         length_sorted_chunks, load_poems, pad_sequences, poem_form, process_dataset, split_poems)
 
 JUEJU5 = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
@@ -189,6 +189,6 @@ def test_extra_poems_keep_the_vocabulary_and_never_repeat_a_held_out_line(tmp_pa
     song = [f"a:{JUEJU5}",                                       # 与留出的诗同句
             "b:明月在深山，故乡白头心。春草花溅泪，家书三月深。",      # 字都在词表里、没有同句
             "c:明月在深山，故乡白头心。春草花溅泪，家书三月琴。"]      # “琴”不在词表里
-    seqs, counts = extra_training_seqs(write(tmp_path, "\n".join(song) + "\n"), vocab, held_out=[JUEJU5])
-    assert [vocab.decode(s) for s in seqs] == [song[1][2:]]
+    poems, counts = extra_training_poems(write(tmp_path, "\n".join(song) + "\n"), vocab, held_out=[JUEJU5])
+    assert poems == [Poem("b", song[1][2:])]
     assert list(counts.values()) == [3, 2, 1]

@@ -127,17 +127,17 @@ def split_poems(poems: Sequence[Poem], valid: float = 0.05, test: float = 0.05):
     return parts
 
 
-def extra_training_seqs(path: str | Path, vocab: "Vocab", held_out: Iterable[str]) -> tuple[list[list[int]], dict]:
-    """另一份语料（宋诗）里可以加进训练集的诗，编成编号序列。只收两种诗之外的：
+def extra_training_poems(path: str | Path, vocab: "Vocab", held_out: Iterable[str]) -> tuple[list[Poem], dict]:
+    """另一份语料（宋诗）里可以加进训练集的诗。只收两种诗之外的：
     有字不在词表里的（词表仍是唐诗训练集的，模型的输入输出层和检查点的格式都不变）；
     有一句与 held_out（唐诗的验证集、测试集）里某一句相同的（否则留出的诗句会从这里漏进训练）。
-    返回 (编号序列, 各步剩下多少首)。"""
+    返回 (这些诗, 各步剩下多少首)。"""
     poems = load_poems(path)
     held = {line for content in held_out for line in poem_lines(content)}
-    known = [p.content for p in poems if not vocab.missing(p.content)]
-    kept = [c for c in known if not any(line in held for line in poem_lines(c))]
+    known = [p for p in poems if not vocab.missing(p.content)]
+    kept = [p for p in known if not any(line in held for line in poem_lines(p.content))]
     counts = {"读入": len(poems), "每个字都在词表里": len(known), "且没有一句与留出的唐诗相同": len(kept)}
-    return [vocab.encode(c) for c in kept], counts
+    return kept, counts
 
 
 # ---------------------------------------------------------------- 词表

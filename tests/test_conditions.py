@@ -1,0 +1,48 @@
+"""utils/conditions.py：条件（标题、关键词）怎样编进序列，关键词怎样抽。"""
+import pytest
+
+from utils.conditions import (KEYWORDS, MIX, TITLE, KeywordExtractor, condition_vocab, encode, training_seqs)
+from utils.data import Poem, Vocab
+
+JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+VOCAB = condition_vocab(Vocab.build([JINGYESI + "静夜思故乡明月"]))
+
+
+def test_the_separators_go_after_the_old_vocabulary_so_plain_poems_keep_their_ids():
+    plain = Vocab.build([JINGYESI + "静夜思故乡明月"])
+    assert VOCAB.id2word[:len(plain)] == plain.id2word and VOCAB.id2word[-2:] == [TITLE, KEYWORDS]
+    assert encode(VOCAB, JINGYESI) == plain.encode(JINGYESI)
+
+
+def test_a_title_or_keywords_come_between_bos_and_the_poem():
+    ids = encode(VOCAB, JINGYESI, title="静 夜思")
+    assert VOCAB.decode(ids[1:4]) == "静夜思" and VOCAB.id2word[ids[4]] == TITLE and ids[0] == VOCAB.bos_id
+    assert VOCAB.decode(ids[5:]) == JINGYESI
+    ids = encode(VOCAB, JINGYESI, keywords=["明月", "故乡"])
+    assert VOCAB.decode(ids[1:6]) == "明月，故乡" and VOCAB.id2word[ids[6]] == KEYWORDS
+    assert len(encode(VOCAB, JINGYESI, title="静" * 40)) == len(encode(VOCAB, JINGYESI)) + 12 + 1   # 标题最多 12 字
+    with pytest.raises(ValueError, match="只能给一种"):
+        encode(VOCAB, JINGYESI, title="静夜思", keywords=["明月"])
+
+
+def test_keywords_are_frequent_enough_content_words_ranked_by_tf_idf():
+    common = "春风花月夜，山水白云天。"                     # 每首诗都有：IDF 为 0
+    poems = [common + f"明月{c}光好，故乡{c}不还。" for c in "江河湖海"] + [common + "明月照高楼，无人不还乡。"]
+    extractor = KeywordExtractor(poems, min_docs=2)
+    assert "无人" not in extractor.idf and "江不" not in extractor.idf   # 含虚字
+    assert "照高" not in extractor.idf and "江光" not in extractor.idf   # 只有一首诗用过
+    assert extractor.idf["明月"] == 0.0 < extractor.idf["故乡"]
+    assert extractor.extract(poems[0], k=1) == ["故乡"]                   # 只有它不是每首都有
+    assert extractor.extract(poems[0], k=2) == ["春风", "故乡"]           # 同分按在诗里出现的先后
+
+
+def test_the_training_mix_follows_the_shares_and_the_seed():
+    poems = [Poem("静夜思", JINGYESI)] * 2000
+    extractor = KeywordExtractor([JINGYESI], min_docs=1)
+    seqs, kinds = training_seqs(VOCAB, poems, extractor, seed=0)
+    assert len(seqs) == 2000 and sum(kinds.values()) == 2000
+    for kind, share in MIX.items():
+        assert abs(kinds[kind] / 2000 - share) < 0.04, kind
+    assert training_seqs(VOCAB, poems, extractor, seed=0)[0] == seqs
+    title_id, keywords_id = VOCAB.word2id[TITLE], VOCAB.word2id[KEYWORDS]
+    assert sum(title_id in s for s in seqs) == kinds["title"] and sum(keywords_id in s for s in seqs) == kinds["keywords"]

@@ -1,0 +1,71 @@
+"""utils/poet.py：按题作诗的条件喂给了模型；不重复二字组；坏输入给中文说明。"""
+import numpy as np
+import pytest
+
+from utils.conditions import KEYWORDS, TITLE, condition_vocab
+from utils.data import Vocab, poem_lines
+from utils.decoding import DecodingError
+from utils.judge import bigrams
+from utils.metre import tone_table
+from utils.poet import conditioned, no_repeat, write
+
+VOCAB = condition_vocab(Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *sorted(tone_table())[:400]]))
+
+
+def recording_step(fed, logits=None):
+    """假模型：记下喂给它的每个编号；logits 固定（默认全 0，即均匀）。"""
+    def step(token_id, state):
+        fed.append(token_id)
+        return (np.zeros(len(VOCAB)) if logits is None else logits.copy()), state
+    return step
+
+
+def test_the_condition_is_fed_right_after_bos_and_only_once():
+    fed = []
+    step = conditioned(recording_step(fed), [7, 8, VOCAB.word2id[TITLE]])
+    step(VOCAB.bos_id, None)
+    step(10, None)
+    assert fed == [VOCAB.bos_id, 7, 8, VOCAB.word2id[TITLE], 10]
+
+
+def test_written_poems_never_repeat_a_bigram_even_when_the_model_loves_one():
+    """假模型总是最想写“ab”（logits 偏向 a、b 两个字）：不禁时二字组 ab 反复出现，禁了就一次也不重复。"""
+    a, b = 10, 11
+    logits = np.zeros(len(VOCAB))
+    logits[[a, b]] = 8.0
+    rng = np.random.default_rng(0)
+    free = [write(recording_step([], logits), VOCAB, form="五律", rng=rng) for _ in range(5)]
+    assert any(max(np.unique(bigrams(p), return_counts=True)[1]) > 1 for p in free)
+    kept = [write(recording_step([], logits), VOCAB, form="五律", rng=rng, repeat_bigrams=False) for _ in range(20)]
+    for poem in kept:
+        grams = bigrams(poem)
+        assert len(grams) == len(set(grams)), poem
+        assert len(poem_lines(poem)) == 8
+
+
+def test_no_repeat_forgets_nothing_across_lines_but_allows_bigrams_across_punctuation():
+    fed = []
+    step = no_repeat(recording_step(fed), VOCAB)
+    step(VOCAB.bos_id, None)
+    step(10, None)
+    logits, _ = step(11, None)            # 写过 10→11
+    assert logits.max() == 0.0            # 11 之后还没有禁的
+    step(VOCAB.word2id["，"], None)
+    logits, _ = step(10, None)            # 又写到 10：11 不能再跟在它后面
+    assert logits[11] < -1000 and np.count_nonzero(logits) == 1
+
+
+def test_bad_titles_and_keywords_get_a_chinese_message():
+    plain = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *sorted(tone_table())[:400]])
+    step = recording_step([])
+    with pytest.raises(DecodingError, match="没有学过按题作诗"):
+        write(step, plain, title="春")
+    with pytest.raises(DecodingError, match="不能为空"):
+        write(step, VOCAB, title="  ")
+    with pytest.raises(DecodingError, match="不能为空"):
+        write(step, VOCAB, keywords=[])
+    with pytest.raises(DecodingError, match="只能给一种"):
+        write(step, VOCAB, title=VOCAB.id2word[10], keywords=[VOCAB.id2word[11]])
+    with pytest.raises(DecodingError, match="不在词表里：𠀀"):
+        write(step, VOCAB, title="𠀀")
+    assert VOCAB.id2word[-2:] == [TITLE, KEYWORDS]

@@ -1,0 +1,94 @@
+"""按题作诗的“条件”：诗前面先写标题或关键词，模型读完它们再写诗（条件语言模型，第 12、13 章）。
+
+一首诗编成 [<bos>] + 条件 + [正文…] + [<eos>]，条件是三种之一：
+- 标题：标题的字 + <title>（最多 TITLE_CHARS 个字，不在词表里的字记作 <unk>）；
+- 关键词：从正文里抽出的几个词（词之间用“，”隔开）+ <keywords>；
+- 没有条件：与第 6、7 章完全一样，<bos> 之后直接是正文。
+训练时每首诗按固定的比例（MIX）抽一种，所以同一个模型既能按题写，也能不给题目照常写。
+两个分隔符加在词表最后（编号比原来的词表都大），原来的字编号不变：不带条件的诗的编号与第 6、7 章的相同，
+验证集、测试集的困惑度可以直接比。
+
+关键词：近体诗的句子按节奏两字一顿（五言 2+2+1，七言 2+2+2+1），每一顿的两个字是一个候选词；
+不要含虚字（不、无、之、何……）的，不要训练集里少于 MIN_DOCS 首诗用过的（多半不成词）；在训练集上算逆文档频率（IDF），
+每首诗取 TF-IDF 最高的几个（Jiuge 也是先从诗里抽关键词再训练的）。现代汉语的分词（jieba）切古诗常常切错
+（“忽腾气”“惨无晖”），所以这里不用它。
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from utils.data import Vocab, poem_lines
+
+TITLE, KEYWORDS = "<title>", "<keywords>"
+TITLE_CHARS = 12
+MIX = {"title": 0.5, "keywords": 0.3, "none": 0.2}
+KEYWORD_COUNT = 3
+MIN_DOCS = 20
+# 虚字：含它们的两字组不当关键词
+FUNCTION_CHARS = set("不无有亦如今为此与何自其之而以所是也乃又且将欲可能已未若犹还更唯谁莫")
+
+
+def condition_vocab(vocab: Vocab) -> Vocab:
+    """原来的词表后面加上两个分隔符。"""
+    return Vocab(list(vocab.id2word) + [TITLE, KEYWORDS])
+
+
+def _candidates(content: str) -> list[str]:
+    """候选关键词：每句按两字一顿切出的两字词，不含虚字。"""
+    return [w for line in poem_lines(content) for w in (line[i:i + 2] for i in range(0, len(line) - 1, 2))
+            if not set(w) & FUNCTION_CHARS]
+
+
+class KeywordExtractor:
+    """在一批诗（训练集）上数每个候选词出现在几首诗里，得到 IDF；extract(诗) 按 TF-IDF 取最高的 k 个词
+    （按在诗中出现的顺序给出）。"""
+
+    def __init__(self, contents: Iterable[str], min_docs: int = MIN_DOCS):
+        docs = Counter()
+        count = 0
+        for content in contents:
+            docs.update(set(_candidates(content)))
+            count += 1
+        self.idf = {w: math.log(count / n) for w, n in docs.items() if n >= min_docs}
+
+    def extract(self, content: str, k: int = KEYWORD_COUNT) -> list[str]:
+        words = [w for w in _candidates(content) if w in self.idf]
+        tf = Counter(words)
+        best = set(sorted(tf, key=lambda w: (-tf[w] * self.idf[w], words.index(w)))[:k])
+        return [w for w in dict.fromkeys(words) if w in best]
+
+
+def condition_ids(vocab: Vocab, title: str | None = None, keywords: Sequence[str] | None = None) -> list[int]:
+    """条件部分的编号（不含 <bos>）：标题的字 + <title>，或关键词（“，”隔开）+ <keywords>，或空。"""
+    if title is not None and keywords is not None:
+        raise ValueError("标题和关键词只能给一种 (give a title or keywords, not both)")
+    if title is not None:
+        return vocab.encode("".join(title.split())[:TITLE_CHARS], bos=False, eos=False) + [vocab.word2id[TITLE]]
+    if keywords is not None:
+        return vocab.encode("，".join(keywords), bos=False, eos=False) + [vocab.word2id[KEYWORDS]]
+    return []
+
+
+def encode(vocab: Vocab, content: str, title: str | None = None, keywords: Sequence[str] | None = None) -> list[int]:
+    """[<bos>] + 条件 + 正文 + [<eos>]。"""
+    ids = vocab.encode(content)
+    return ids[:1] + condition_ids(vocab, title, keywords) + ids[1:]
+
+
+def training_seqs(vocab: Vocab, poems, extractor: KeywordExtractor, seed: int = 0) -> tuple[list[list[int]], dict]:
+    """每首诗按 MIX 的比例抽一种条件编码（种子固定，每次运行相同）。返回编号序列与各种条件的首数。"""
+    rng = np.random.default_rng(seed)
+    kinds = rng.choice(list(MIX), size=len(poems), p=list(MIX.values()))
+    seqs = []
+    for poem, kind in zip(poems, kinds):
+        if kind == "title":
+            seqs.append(encode(vocab, poem.content, title=poem.title))
+        elif kind == "keywords":
+            seqs.append(encode(vocab, poem.content, keywords=extractor.extract(poem.content)))
+        else:
+            seqs.append(encode(vocab, poem.content))
+    return seqs, dict(Counter(kinds.tolist()))

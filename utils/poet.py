@@ -1,0 +1,86 @@
+"""第 12 章的写诗：第 6、7 章的解码规则（utils.decoding.generate：体裁、格律、藏头、首句、温度、top-k、top-p）
+不变，外面再包两层，都只改“单步函数” step(token_id, state) -> (logits, state)：
+
+- conditioned：按题作诗。generate 第一次调用 step（喂 <bos>）之后，接着把条件（标题或关键词加分隔符，
+  utils.conditions）一个个喂进去，返回读完条件之后的 logits；之后照常。
+- no_repeat：不重复二字组。一句之内相邻的两个字是一个二字组；这首诗里已经写过的二字组，下一个字就不再选它
+  （logits 减去 BAN，而不是设成负无穷：万一体裁、格律只剩这样的字可选，仍然写得下去）。
+
+write 把它们接到框架的单步函数上（第 7 章的 PyTorch 模型）。
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from utils.conditions import TITLE, condition_ids
+from utils.data import Vocab
+from utils.decoding import DecodingError, StepFn, generate
+
+BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可选，它的概率就是 0
+
+
+def conditioned(step: StepFn, condition: Sequence[int]) -> StepFn:
+    """第一次调用（喂 <bos>）之后再喂 condition 里的编号，返回最后一个之后的 logits。"""
+    fed = False
+
+    def wrapped(token_id, state):
+        nonlocal fed
+        logits, state = step(token_id, state)
+        if not fed:
+            fed = True
+            for token in condition:
+                logits, state = step(token, state)
+        return logits, state
+
+    return wrapped
+
+
+def no_repeat(step: StepFn, vocab: Vocab) -> StepFn:
+    """这首诗里写过的二字组（同一句里相邻的两个字）不再写第二次。第一次调用喂的是 <bos>，
+    之后每次喂的都是上一步写出的字，所以这里看得到写过的全部字。"""
+    han = np.array([len(w) == 1 and "\u4e00" <= w <= "\u9fff" for w in vocab.id2word])
+    seen: dict[int, set[int]] = {}
+    previous = None
+
+    def wrapped(token_id, state):
+        nonlocal previous
+        if previous is not None and han[previous] and han[token_id]:
+            seen.setdefault(previous, set()).add(token_id)
+        previous = token_id
+        logits, state = step(token_id, state)
+        banned = seen.get(token_id)
+        if banned and han[token_id]:
+            logits = np.array(logits, dtype=np.float64)
+            logits[list(banned)] -= BAN
+        return logits, state
+
+    return wrapped
+
+
+def write(step: StepFn, vocab: Vocab, *, title: str | None = None, keywords: Sequence[str] | None = None,
+          repeat_bigrams: bool = True, **rules) -> str:
+    """写一首诗：rules 是 generate 的参数（form、metre、acrostic、prefix、temperature、top_k、top_p、rng…）；
+    title 或 keywords 给定时按题作诗（模型要是用 --conditions 训练的）；repeat_bigrams=False 时不重复二字组。"""
+    if title is not None or keywords is not None:
+        step = conditioned(step, condition_ids_checked(vocab, title, keywords))
+    if not repeat_bigrams:
+        step = no_repeat(step, vocab)
+    return generate(step, None, vocab, **rules)
+
+
+def condition_ids_checked(vocab: Vocab, title: str | None, keywords: Sequence[str] | None) -> list[int]:
+    """检查标题、关键词（中文说明，与命令行的其他错误一样），再编成条件的编号。"""
+    if TITLE not in vocab.word2id:
+        raise DecodingError("这个模型没有学过按题作诗（训练时没有加 --conditions） (this model takes no title)")
+    if title is not None and keywords is not None:
+        raise DecodingError("标题和关键词只能给一种 (give a title or keywords, not both)")
+    words = [title] if title is not None else list(keywords)
+    if not words or not all(w and w.strip() for w in words):
+        raise DecodingError("标题或关键词不能为空 (the title or a keyword is empty)")
+    missing = vocab.missing("".join(words).replace(" ", ""))
+    if missing:
+        raise DecodingError(f"这些字不在词表里：{' '.join(missing)}"
+                            f" (characters not in the vocabulary: {' '.join(missing)})")
+    return condition_ids(vocab, title, keywords)
