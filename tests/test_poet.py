@@ -69,3 +69,12 @@ def test_bad_titles_and_keywords_get_a_chinese_message():
     with pytest.raises(DecodingError, match="不在词表里：𠀀"):
         write(step, VOCAB, title="𠀀")
     assert VOCAB.id2word[-2:] == [TITLE, KEYWORDS]
+
+
+def test_free_writing_never_emits_a_separator():
+    """不限体裁时，分隔符 <title>、<keywords> 也不会被写出来（即使模型最想写它们）。"""
+    logits = np.zeros(len(VOCAB))
+    logits[[VOCAB.word2id[TITLE], VOCAB.word2id[KEYWORDS]]] = 20.0
+    logits[VOCAB.eos_id] = -20.0                   # 不让它提前结束：要写满 30 个字
+    poem = write(recording_step([], logits), VOCAB, max_len=30, rng=np.random.default_rng(0))
+    assert "<" not in poem and len(poem) == 30

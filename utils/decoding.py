@@ -255,9 +255,9 @@ class PoemPlan:
             raise DecodingError(f"这些字不在词表里：{' '.join(missing)}"
                                 f" (characters not in the vocabulary: {' '.join(missing)})")
         self._forced = self._forced_chars()
-        # 不限体裁时：除 <pad>/<unk>/<bos> 外都可选（<eos> 可选，表示结束）
-        self._free = np.ones(len(vocab), dtype=bool)
-        self._free[[vocab.pad_id, vocab.unk_id, vocab.bos_id]] = False
+        # 不限体裁时：除 <pad>/<unk>/<bos> 和按题作诗的分隔符（utils.conditions）外都可选（<eos> 可选，表示结束）
+        self._free = np.array([not (w.startswith("<") and w.endswith(">")) for w in vocab.id2word])
+        self._free[vocab.eos_id] = True
         self._han = np.array([bool(_HAN_CHAR.match(w)) for w in vocab.id2word])
         if rhyme is not None and not metre:
             raise DecodingError("指定韵部要同时打开格律约束 (rhyme needs metre=True)")
