@@ -140,3 +140,37 @@ def test_tensorflow_framework(tmp_path, tiny):
     assert code == 0 and err == "" and poem_form(out.replace("\n", "")) == "五言律诗"
     code, out, err = poem_cli("--framework", "tf", "--checkpoint", tiny)  # PyTorch 的检查点
     assert code != 0 and out == "" and "不是本课程保存的 TensorFlow 检查点" in err
+
+
+@pytest.fixture(scope="module")
+def titled(tmp_path_factory):
+    """学过按题作诗的词表（多了 <title>、<keywords> 两个分隔符）。"""
+    from utils.conditions import condition_vocab
+
+    return tiny_checkpoint(condition_vocab(VOCAB), tmp_path_factory.mktemp("ckpt") / "titled.pt")
+
+
+def test_title_and_keywords_write_in_the_chosen_form(titled):
+    for option in (["--title", "春江"], ["--keywords", "春风,山水"]):
+        code, out, err = poem_cli("--checkpoint", titled, "--form", "五绝", "--seed", 3, *option)
+        assert code == 0 and err == "", err
+        assert poem_form(out.replace("\n", "")) == "五言绝句"
+    same = poem_cli("--checkpoint", titled, "--form", "五绝", "--seed", 3, "--title", "春江")[1]
+    assert same == poem_cli("--checkpoint", titled, "--form", "五绝", "--seed", 3, "--title", "春江")[1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--title", ""], "不能为空"),
+    (["--title", "咖啡"], "不在词表"),
+    (["--keywords", "春风,咖啡"], "不在词表"),
+    (["--title", "春", "--keywords", "江天"], "只能给一种"),
+])
+def test_bad_title_or_keywords_give_one_clear_line(titled, args, message):
+    code, out, err = poem_cli("--checkpoint", titled, "--form", "五绝", *args)
+    assert code != 0 and out == "" and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("错误：")
+
+
+def test_a_model_without_titles_says_so(tiny):
+    code, out, err = poem_cli("--checkpoint", tiny, "--title", "春江")
+    assert code != 0 and out == "" and "没有学过按题作诗" in err

@@ -34,9 +34,9 @@ def test_written_poems_never_repeat_a_bigram_even_when_the_model_loves_one():
     logits = np.zeros(len(VOCAB))
     logits[[a, b]] = 8.0
     rng = np.random.default_rng(0)
-    free = [write(recording_step([], logits), VOCAB, form="五律", rng=rng) for _ in range(5)]
+    free = [write(recording_step([], logits), None, VOCAB, form="五律", rng=rng) for _ in range(5)]
     assert any(max(np.unique(bigrams(p), return_counts=True)[1]) > 1 for p in free)
-    kept = [write(recording_step([], logits), VOCAB, form="五律", rng=rng, repeat_bigrams=False) for _ in range(20)]
+    kept = [write(recording_step([], logits), None, VOCAB, form="五律", rng=rng, repeat_bigrams=False) for _ in range(20)]
     for poem in kept:
         grams = bigrams(poem)
         assert len(grams) == len(set(grams)), poem
@@ -59,15 +59,15 @@ def test_bad_titles_and_keywords_get_a_chinese_message():
     plain = Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *sorted(tone_table())[:400]])
     step = recording_step([])
     with pytest.raises(DecodingError, match="没有学过按题作诗"):
-        write(step, plain, title="春")
+        write(step, None, plain, title="春")
     with pytest.raises(DecodingError, match="不能为空"):
-        write(step, VOCAB, title="  ")
+        write(step, None, VOCAB, title="  ")
     with pytest.raises(DecodingError, match="不能为空"):
-        write(step, VOCAB, keywords=[])
+        write(step, None, VOCAB, keywords=[])
     with pytest.raises(DecodingError, match="只能给一种"):
-        write(step, VOCAB, title=VOCAB.id2word[10], keywords=[VOCAB.id2word[11]])
+        write(step, None, VOCAB, title=VOCAB.id2word[10], keywords=[VOCAB.id2word[11]])
     with pytest.raises(DecodingError, match="不在词表里：𠀀"):
-        write(step, VOCAB, title="𠀀")
+        write(step, None, VOCAB, title="𠀀")
     assert VOCAB.id2word[-2:] == [TITLE, KEYWORDS]
 
 
@@ -76,5 +76,5 @@ def test_free_writing_never_emits_a_separator():
     logits = np.zeros(len(VOCAB))
     logits[[VOCAB.word2id[TITLE], VOCAB.word2id[KEYWORDS]]] = 20.0
     logits[VOCAB.eos_id] = -20.0                   # 不让它提前结束：要写满 30 个字
-    poem = write(recording_step([], logits), VOCAB, max_len=30, rng=np.random.default_rng(0))
+    poem = write(recording_step([], logits), None, VOCAB, max_len=30, rng=np.random.default_rng(0))
     assert "<" not in poem and len(poem) == 30

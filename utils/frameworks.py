@@ -12,7 +12,7 @@ FRAMEWORKS = {"tf": "utils.tf_poems", "torch": "utils.torch_poems"}
 NAMES = {"tf": "TensorFlow", "torch": "PyTorch"}
 # 两个模块都有、用法相同的名字
 SHARED = ("myRNNModel", "build_model", "compute_loss", "model_loss", "make_trainer", "train", "evaluate",
-          "token_nlls", "choose_num_threads", "make_step_fn", "prepare_to_write", "gen", "save_checkpoint",
+          "token_nlls", "choose_num_threads", "make_step_fn", "prepare_to_write", "writing_step", "gen", "save_checkpoint",
           "load_checkpoint", "restore_weights", "CheckpointError", "CHECKPOINT_SUFFIX")
 
 

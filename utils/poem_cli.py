@@ -17,6 +17,7 @@ from pathlib import Path
 
 from utils.data import FORM_ALIASES, CorpusError, process_dataset
 from utils.decoding import DecodingError, PoemPlan, check_sampling
+from utils.poet import write
 from utils import course_models
 from utils.frameworks import FRAMEWORKS, library
 from utils.course_models import MODEL, TRAIN  # 与第 6、7 章的主模型相同
@@ -45,6 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="合乎近体诗的平仄谱并押平水韵的平声韵（要同时给 --form）")
     p.add_argument("--rhyme", help="韵部，如 下平七阳（或只写韵目：阳）；要同时给 --metre")
     p.add_argument("--first", default="", help="给定的首字或首句，如 白日依山尽，")
+    p.add_argument("--title", help="按题作诗：题目，如 送别（模型要学过按题作诗，见 utils/conditions.py）")
+    p.add_argument("--keywords", help="按关键词作诗：几个词，用逗号或空格隔开，如 明月,故乡")
     p.add_argument("--temperature", type=float, default=0.8, help="温度，> 0（默认 0.8）")
     p.add_argument("--top-k", type=int, default=40, help="只在最可能的 k 个字里抽（默认 40）")
     p.add_argument("--count", type=int, default=1, help="写几首（默认 1）")
@@ -116,11 +119,12 @@ def run(args) -> None:
             print(f"训练用时 {time.perf_counter() - start:.0f} 秒，检查点已存到 {shown(path)}",
                   file=sys.stderr)
         lib.prepare_to_write(model)
+        keywords = None if args.keywords is None else re.split(r"[\s,，、]+", args.keywords.strip())
         for i in range(args.count):
             seed = None if args.seed is None else args.seed + i
-            poem = lib.gen(model, vocab, prefix=args.first, acrostic=args.acrostic, form=args.form,
-                           metre=args.metre, rhyme=args.rhyme, temperature=args.temperature, top_k=args.top_k,
-                           seed=seed)
+            poem = write(*lib.writing_step(model), vocab, title=args.title, keywords=keywords, prefix=args.first,
+                         acrostic=args.acrostic, form=args.form, metre=args.metre, rhyme=args.rhyme,
+                         temperature=args.temperature, top_k=args.top_k, rng=seed)
             print(("\n" if i else "") + format_poem(poem), flush=True)
     except lib.CheckpointError as e:
         raise UsageError(str(e)) from None

@@ -6,7 +6,7 @@
 - no_repeat：不重复二字组。一句之内相邻的两个字是一个二字组；这首诗里已经写过的二字组，下一个字就不再选它
   （logits 减去 BAN，而不是设成负无穷：万一体裁、格律只剩这样的字可选，仍然写得下去）。
 
-write 把它们接到框架的单步函数上（第 7 章的 PyTorch 模型）。
+write 把它们接到框架的单步函数上（两个框架的 writing_step(model) 给出单步函数和初始状态）。
 """
 from __future__ import annotations
 
@@ -59,15 +59,16 @@ def no_repeat(step: StepFn, vocab: Vocab) -> StepFn:
     return wrapped
 
 
-def write(step: StepFn, vocab: Vocab, *, title: str | None = None, keywords: Sequence[str] | None = None,
+def write(step: StepFn, state, vocab: Vocab, *, title: str | None = None, keywords: Sequence[str] | None = None,
           repeat_bigrams: bool = True, **rules) -> str:
-    """写一首诗：rules 是 generate 的参数（form、metre、acrostic、prefix、temperature、top_k、top_p、rng…）；
-    title 或 keywords 给定时按题作诗（模型要是用 --conditions 训练的）；repeat_bigrams=False 时不重复二字组。"""
+    """写一首诗：step、state 来自框架的 writing_step(model)；rules 是 generate 的参数（form、metre、acrostic、
+    prefix、temperature、top_k、top_p、rng…）；title 或 keywords 给定时按题作诗（模型要是用 --conditions 训练的）；
+    repeat_bigrams=False 时不重复二字组。"""
     if title is not None or keywords is not None:
         step = conditioned(step, condition_ids_checked(vocab, title, keywords))
     if not repeat_bigrams:
         step = no_repeat(step, vocab)
-    return generate(step, None, vocab, **rules)
+    return generate(step, state, vocab, **rules)
 
 
 def condition_ids_checked(vocab: Vocab, title: str | None, keywords: Sequence[str] | None) -> list[int]:

@@ -439,6 +439,11 @@ def prepare_to_write(model: myRNNModel) -> None:
     """与第 7 章的同名函数对应：逐字生成之前的准备。TensorFlow 不需要准备。"""
 
 
+def writing_step(model: myRNNModel):
+    """逐字生成要的 (单步函数, 初始状态)：第 12 章在 generate 外面包几层时用（utils.poet.write）。"""
+    return _cached(model, "step", make_step_fn), model.initial_state(1)
+
+
 def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | None = None,
         form: str | None = None, metre: bool = False, rhyme: str | None = None,
         temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,

@@ -466,9 +466,16 @@ def make_step_fn(model: myRNNModel):
 
 
 def prepare_to_write(model: myRNNModel) -> None:
-    """逐字生成之前：每步的计算很小，多个线程只会互相等待，所以只用一个线程（之后训练请用 choose_num_threads
-    再选）；第 6 章的同名函数什么也不做。"""
+    """逐字生成之前：关掉 dropout（model.eval()；make_trainer 会把它打开），并且只用一个线程——每步的计算很小，
+    多个线程只会互相等待（之后训练请用 choose_num_threads 再选）；第 6 章的同名函数什么也不做。"""
+    model.eval()
     torch.set_num_threads(1)
+
+
+def writing_step(model: myRNNModel):
+    """逐字生成要的 (单步函数, 初始状态)：第 12 章在 generate 外面包几层时用（utils.poet.write）。
+    先调用 prepare_to_write(model) 关掉 dropout。"""
+    return make_step_fn(model), None
 
 
 def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | None = None,
