@@ -47,6 +47,7 @@ from utils import torch_poems
 from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：自适应 softmax 的两层 LSTM）
 from utils.conditions import KeywordExtractor, condition_vocab, training_seqs
 from utils.data import extra_training_poems, iterate_batches, load_poems, process_dataset, split_poems
+from utils.provenance import code_version, machine, utc_now
 from utils.settings import CACHE_DIR, SONG_POEMS_PATH, configure_allocator
 from utils.training import run_training
 
@@ -267,7 +268,9 @@ def train(args) -> dict:
     schedule = torch_poems.cosine_schedule(optimizer, args.steps)
     progress = load_state(args.state, model, optimizer, schedule, device)  # 续训
     if progress is None:
-        progress = dict(step=0, epoch=0, batch=0, losses=[], train_seconds=0.0, tokens=0, evals=[])
+        progress = dict(step=0, epoch=0, batch=0, losses=[], train_seconds=0.0, tokens=0, evals=[],
+                        command=" ".join(["python -m scripts.train_ddp", *sys.argv[1:]]), code=code_version(),
+                        started=utc_now(), machine=machine())
     else:
         say(f"从第 {progress['step']} 步接着训练")
 
