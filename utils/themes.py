@@ -1,0 +1,56 @@
+"""诗写的是不是要的题材：按题作诗的第二项测量（第 12 章）。
+
+题材从标题里的字词来（THEMES：标题含“送”“别”的是送别诗……），一首诗可以同时属于几种。
+ThemeClassifier 只在训练集的真诗上训练：每种题材一个看正文的二分类器（字 1–2-gram 的逻辑回归，两类按样本数加权），
+然后问它：这首诗（只看正文）是不是这个题材？在留出的真诗里，标题属于某题材的诗被认出来的比例是真诗的“命中率”；
+按这个题材的标题生成的诗被认出来的比例是生成诗的命中率。生成诗的命中率至少是真诗的 80 %，才说模型听懂了题目。
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+# 题材 -> 标题里出现哪些字词就算
+THEMES = {
+    "送别": ("送", "别", "饯"),
+    "边塞": ("塞", "边", "从军", "出征", "征人", "关山"),
+    "山水": ("山", "水", "溪", "泉", "峡", "江行"),
+    "月": ("月",),
+    "秋": ("秋",),
+    "春": ("春",),
+    "怀古": ("怀古", "览古", "咏史", "吊古"),
+    "闺怨": ("闺", "怨", "宫词", "宫怨"),
+}
+
+
+def themes_of(title: str) -> set[str]:
+    """标题属于哪些题材（可能一种也没有）。"""
+    return {theme for theme, marks in THEMES.items() if any(mark in title for mark in marks)}
+
+
+class ThemeClassifier:
+    """每种题材一个看正文的二分类器，只用训练集的真诗（正文与标题）训练。"""
+
+    def __init__(self, contents: Sequence[str], titles: Sequence[str], seed: int = 0):
+        from sklearn.feature_extraction.text import CountVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        self.vectorizer = CountVectorizer(analyzer="char", ngram_range=(1, 2), min_df=2, binary=True)
+        x = self.vectorizer.fit_transform(contents)
+        labels = [themes_of(t) for t in titles]
+        self.models = {}
+        for theme in THEMES:
+            y = np.array([theme in found for found in labels])
+            if 0 < y.sum() < len(y):  # 训练集里这种题材有诗、也有别的诗，才训练得出来
+                self.models[theme] = LogisticRegression(max_iter=2000, class_weight="balanced",
+                                                        random_state=seed).fit(x, y)
+
+    def recognises(self, contents: Iterable[str], theme: str) -> np.ndarray:
+        """每首诗（只看正文）是不是被认作这个题材。"""
+        if theme not in self.models:
+            raise ValueError(f"训练集里没有（或全是）{theme}诗，认不了这个题材 (no training poems for {theme})")
+        return self.models[theme].predict(self.vectorizer.transform(list(contents))).astype(bool)
+
+    def hit_rate(self, contents: Sequence[str], theme: str) -> float:
+        return float(self.recognises(contents, theme).mean())
