@@ -47,6 +47,7 @@ from utils import torch_poems
 from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：自适应 softmax 的两层 LSTM）
 from utils.conditions import KeywordExtractor, condition_vocab, training_seqs
 from utils.data import extra_training_poems, iterate_batches, load_poems, process_dataset, split_poems
+from utils.poet import reversed_poem
 from utils.provenance import code_version, machine, utc_now
 from utils.settings import CACHE_DIR, SONG_POEMS_PATH, configure_allocator
 from utils.training import run_training
@@ -67,6 +68,8 @@ def parse_args(argv=None):
                    help="把宋诗加进训练集（先运行 python -m scripts.build_poems --song；验证、测试仍是唐诗）")
     p.add_argument("--conditions", action="store_true",
                    help="每首训练的诗前面按比例加上标题或关键词（utils.conditions），模型学会按题作诗")
+    p.add_argument("--reverse", action="store_true",
+                   help="每首诗倒过来训练（从右往左读的模型，第 12 章给候选重排用；验证集也倒过来求困惑度）")
     p.add_argument("--max-minutes", type=float, help="训练时间（分钟，续训时累计）到了就停，即使没到 --steps")
     p.add_argument("--save-every", type=float, default=300.0, help="每隔多少秒存一次续训状态")
     p.add_argument("--save-every-steps", type=int, help="每隔多少步存一次续训状态（测试用）")
@@ -254,6 +257,11 @@ def train(args) -> dict:
         poems += song[:args.limit]
         say(f"宋诗：{counts}；训练集共 {len(poems)} 首")
     vocab = data.vocab
+    if args.reverse:
+        if args.conditions:
+            raise SystemExit("--reverse 与 --conditions 不能同时用 (--reverse takes no conditions)")
+        poems = [p._replace(content=reversed_poem(p.content)) for p in poems]
+        data.valid = [data.vocab.encode(reversed_poem(p.content)) for p in valid]
     if args.conditions:
         vocab = condition_vocab(data.vocab)
         seqs, kinds = training_seqs(vocab, poems, KeywordExtractor(p.content for p in poems), seed=args.seed)

@@ -7,7 +7,7 @@ from utils.data import Vocab, poem_lines
 from utils.decoding import DecodingError
 from utils.judge import bigrams
 from utils.metre import tone_table
-from utils.poet import conditioned, no_repeat, write
+from utils.poet import conditioned, no_repeat, rerank, reversed_poem, write
 
 VOCAB = condition_vocab(Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *sorted(tone_table())[:400]]))
 
@@ -78,3 +78,15 @@ def test_free_writing_never_emits_a_separator():
     logits[VOCAB.eos_id] = -20.0                   # 不让它提前结束：要写满 30 个字
     poem = write(recording_step([], logits), None, VOCAB, max_len=30, rng=np.random.default_rng(0))
     assert "<" not in poem and len(poem) == 30
+
+
+def test_rerank_picks_the_candidate_with_the_lowest_summed_mean_nll():
+    def scorer(per_char):
+        return lambda texts: [np.full(len(t) + 1, per_char[t]) for t in texts]
+    forward = scorer({"甲": 2.0, "乙": 1.0, "丙": 1.5})
+    backward = scorer({"甲": 0.5, "乙": 3.0, "丙": 1.5})
+    assert rerank(["甲", "乙", "丙"], [forward]) == 1
+    assert rerank(["甲", "乙", "丙"], [forward, backward]) == 0     # 甲 2.5、乙 4.0、丙 3.0
+    with pytest.raises(ValueError, match="没有候选"):
+        rerank([], [forward])
+    assert reversed_poem("白日依山尽，黄河入海流。") == "。流海入河黄，尽山依日白"

@@ -6,6 +6,10 @@
 - no_repeat：不重复二字组。一句之内相邻的两个字是一个二字组；这首诗里已经写过的二字组，下一个字就不再选它
   （logits 减去 BAN，而不是设成负无穷：万一体裁、格律只剩这样的字可选，仍然写得下去）。
 
+rerank 在写好的几首候选里挑一首：每首在几个打分模型下平均每字的负对数似然之和最小的。打分模型是写诗的模型自己
+（从左往右读）和一个从右往左读的模型（把整首诗倒过来训练的，train_ddp --reverse）：后者看的是每句与后文接不接得上。
+第 12 章的评判（utils.judge）用的两个打分模型不能用在这里，否则评判就成了被优化的目标。
+
 write 把它们接到框架的单步函数上（两个框架的 writing_step(model) 给出单步函数和初始状态）。
 """
 from __future__ import annotations
@@ -85,3 +89,19 @@ def condition_ids_checked(vocab: Vocab, title: str | None, keywords: Sequence[st
         raise DecodingError(f"这些字不在词表里：{' '.join(missing)}"
                             f" (characters not in the vocabulary: {' '.join(missing)})")
     return condition_ids(vocab, title, keywords)
+
+
+def reversed_poem(content: str) -> str:
+    """整首诗倒过来（标点也在内）：从右往左读的模型就用这样的诗训练、打分。"""
+    return content[::-1]
+
+
+def rerank(candidates: Sequence[str], scorers: Sequence) -> int:
+    """候选里最好的一首的下标：在 scorers（每个是 utils.judge.Scorer：文字 -> 逐字负对数似然）下
+    平均每字负对数似然之和最小的。"""
+    if not candidates:
+        raise ValueError("没有候选 (no candidates)")
+    totals = np.zeros(len(candidates))
+    for score in scorers:
+        totals += [nll.mean() for nll in score(list(candidates))]
+    return int(np.argmin(totals))
