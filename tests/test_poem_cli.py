@@ -174,3 +174,20 @@ def test_bad_title_or_keywords_give_one_clear_line(titled, args, message):
 def test_a_model_without_titles_says_so(tiny):
     code, out, err = poem_cli("--checkpoint", tiny, "--title", "春江")
     assert code != 0 and out == "" and "没有学过按题作诗" in err
+
+
+def test_the_shipped_poet_is_the_default_when_its_record_matches(tmp_path, monkeypatch):
+    """models/poet.pt 在、且与 poet.json 的 sha256 相符时 make poem 默认用它；对不上就退回第 7 章的模型。"""
+    import json
+
+    from utils import course_models, poem_cli, provenance
+
+    monkeypatch.setattr(course_models, "SHIPPED_DIR", tmp_path)
+    monkeypatch.setattr(poem_cli, "CACHE_DIR", tmp_path / "cache")
+    assert course_models.poet_checkpoint() is None
+    poet = tiny_checkpoint(VOCAB, tmp_path / "poet.pt")
+    (tmp_path / "poet.json").write_text(json.dumps({"sha256": provenance.sha256(poet)}), encoding="utf-8")
+    assert poem_cli.default_checkpoint("torch", "lstm") == poet
+    assert poem_cli.default_checkpoint("tf", "lstm") != poet and poem_cli.default_checkpoint("torch", "gru") != poet
+    (tmp_path / "poet.json").write_text(json.dumps({"sha256": "0" * 64}), encoding="utf-8")
+    assert course_models.poet_checkpoint() is None

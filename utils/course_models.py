@@ -59,6 +59,15 @@ def record_provenance(framework: str, path, history: dict, valid_perplexity: flo
     return facts
 
 
+def poet_checkpoint():
+    """随仓库提交的大模型 models/poet.pt（第 12 章训练、scripts/ship_poet.py 放进来的，make poem 默认用它）：
+    文件在、且与它的记录 poet.json 的 sha256 相符时返回路径，否则 None。"""
+    path = SHIPPED_DIR / "poet.pt"
+    if path.exists() and provenance_path(path).exists() and provenance.sha256(path) == read_provenance(path)["sha256"]:
+        return path
+    return None
+
+
 def checkpoints(framework: str):
     """可用的检查点，按先后：你自己训练的（.cache/），仓库里提交的（models/，文件与记录的 sha256 相符才算）。
 

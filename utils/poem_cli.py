@@ -76,11 +76,13 @@ def format_poem(poem: str) -> str:
 
 def default_checkpoint(framework: str, cell: str) -> Path:
     """没给 --checkpoint 时用哪个检查点：你用 make poem 训练过的（.cache/poem_<框架>_<单元>）；
-    否则 LSTM 用第 6、7 章的主模型（你自己训练的，或仓库里提交的）；都没有时是将要训练出来的那个文件。"""
+    否则 LSTM 先用仓库里提交的大模型 models/poet.pt（PyTorch，有的话），再用第 6、7 章的主模型（你自己训练的，
+    或仓库里提交的）；都没有时是将要训练出来的那个文件。"""
     own = CACHE_DIR / f"poem_{framework}_{cell}{library(framework).CHECKPOINT_SUFFIX}"
     if own.exists() or cell != MODEL["cell"]:
         return own
-    return next((path for path, _ in course_models.checkpoints(framework)), own)
+    poet = course_models.poet_checkpoint() if framework == "torch" else None
+    return poet or next((path for path, _ in course_models.checkpoints(framework)), own)
 
 
 def train_model(lib, data, cell: str, steps: int):
