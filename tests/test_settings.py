@@ -42,3 +42,16 @@ def test_devices_fall_back_to_cpu_without_gpu():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert settings.torch_device().type == expected
     assert settings.tf_device() in ("/CPU:0", "/GPU:0")
+
+
+def test_the_code_version_is_known_without_git_too(monkeypatch):
+    """记录检查点来历时要代码版本；没装 git（下载的压缩包）时不能因此崩溃。"""
+    import subprocess
+
+    from utils import provenance
+
+    assert provenance.code_version()                       # 这个仓库里：提交号
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+    monkeypatch.setattr(subprocess, "run", no_git)
+    assert provenance.code_version() == "（不在 git 仓库里）"

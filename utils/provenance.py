@@ -40,7 +40,10 @@ def machine() -> str:
 def code_version() -> str:
     """当前的 git 提交；工作区里有未提交的改动时加上“+ 未提交的改动”。"""
     def git(*args):
-        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        try:
+            return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        except OSError:  # 没装 git（例如下载的是压缩包）
+            return ""
 
     commit = git("rev-parse", "--short", "HEAD") or "（不在 git 仓库里）"
     return commit + (" + 未提交的改动" if git("status", "--porcelain", "--untracked-files=no") else "")
