@@ -45,3 +45,18 @@ def test_bad_input_shows_the_same_message_as_the_command_line(writer, change, me
         getattr(writer, name).value = value
     writer.on_click()
     assert message in writer.output.value and "Traceback" not in writer.output.value
+
+
+def test_the_title_fields_reach_the_writer_only_when_asked_for():
+    seen = []
+    plain = PoemWriter(lambda **kw: seen.append(kw) or "春风花月夜，山水白云天。", count=1)
+    plain.on_click()
+    assert "title" not in seen[-1] and plain.title not in plain.widget.children
+    titled = PoemWriter(lambda **kw: seen.append(kw) or "春风花月夜，山水白云天。", count=1, titles=True)
+    titled.title.value = " 送别 "
+    titled.on_click()
+    assert seen[-1]["title"] == "送别" and seen[-1]["keywords"] is None
+    titled.title.value, titled.keywords.value = "", "明月， 故乡"
+    titled.on_click()
+    assert seen[-1]["title"] is None and seen[-1]["keywords"] == ["明月", "故乡"]
+    assert titled.title in titled.widget.children

@@ -1,12 +1,15 @@
 """交互式写诗：在笔记本里选体裁、写藏头字或首句、拖动温度和 top-k、打开格律约束，按按钮就写诗。
 
-第 6、7 章末尾用它：PoemWriter(lambda **kw: gen(model, vocab, **kw))。只用 ipywidgets 的基本部件，
+第 6、7 章末尾用它：PoemWriter(lambda **kw: gen(model, vocab, **kw))；按题作诗的模型（第 12 章）加上
+titles=True，多出“题目”“关键词”两栏：PoemWriter(lambda **kw: write(*writing_step(model), vocab, **kw), titles=True)。
+只用 ipywidgets 的基本部件，
 JupyterLab 4（ipywidgets 8）和 Colab（ipywidgets 7.7.1）都能用。输入有误时在部件里显示与命令行
 （make poem）相同的中文说明，不打印 traceback。
 """
 from __future__ import annotations
 
 import html
+import re
 from typing import Callable
 
 from utils.checkpoints import CheckpointError
@@ -20,10 +23,12 @@ FORMS = ("不限", *FORM_ALIASES)
 class PoemWriter:
     """写诗小部件。write(**选项) -> 一首诗；选项与各章 gen 的参数相同。"""
 
-    def __init__(self, write: Callable[..., str], count: int = 2):
+    def __init__(self, write: Callable[..., str], count: int = 2, titles: bool = False):
         import ipywidgets as w
 
-        self.write, self.count = write, count
+        self.write, self.count, self.titles = write, count, titles
+        self.title = w.Text(description="题目", placeholder="如 送别（按题作诗）")
+        self.keywords = w.Text(description="关键词", placeholder="如 明月，故乡（与题目二选一）")
         self.form = w.Dropdown(options=FORMS, value="五绝", description="体裁")
         self.acrostic = w.Text(description="藏头字", placeholder="如 春江花月（每句第一个字）")
         self.first = w.Text(description="开头", placeholder="首字或首句，如 白日依山尽，")
@@ -33,14 +38,18 @@ class PoemWriter:
         self.button = w.Button(description="写诗", button_style="primary")
         self.output = w.HTML()
         self.button.on_click(self.on_click)
-        self.widget = w.VBox([self.form, self.acrostic, self.first, self.temperature, self.top_k,
-                              self.metre, self.button, self.output])
+        self.widget = w.VBox([self.form, *((self.title, self.keywords) if titles else ()), self.acrostic,
+                              self.first, self.temperature, self.top_k, self.metre, self.button, self.output])
 
     def options(self) -> dict:
         """部件上的选择 -> gen 的参数。"""
-        return dict(form=None if self.form.value == "不限" else self.form.value,
-                    acrostic=self.acrostic.value.strip() or None, prefix=self.first.value.strip(),
-                    metre=self.metre.value, temperature=self.temperature.value, top_k=self.top_k.value)
+        options = dict(form=None if self.form.value == "不限" else self.form.value,
+                       acrostic=self.acrostic.value.strip() or None, prefix=self.first.value.strip(),
+                       metre=self.metre.value, temperature=self.temperature.value, top_k=self.top_k.value)
+        if self.titles:
+            words = [w for w in re.split(r"[\s,，、]+", self.keywords.value.strip()) if w]
+            options.update(title=self.title.value.strip() or None, keywords=words or None)
+        return options
 
     def on_click(self, _button=None) -> None:
         """按钮的回调：写 count 首诗显示出来；输入有误时显示中文说明。"""
