@@ -1,7 +1,9 @@
 """utils/conditions.py：条件（标题、关键词）怎样编进序列，关键词怎样抽。"""
+import numpy as np
 import pytest
 
-from utils.conditions import (KEYWORDS, MIX, TITLE, KeywordExtractor, condition_vocab, encode, training_seqs)
+from utils.conditions import (KEYWORDS, MIX, TITLE, KeywordExtractor, condition_vocab, content_perplexities, encode,
+                              training_seqs)
 from utils.data import Poem, Vocab
 
 JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
@@ -47,3 +49,22 @@ def test_the_training_mix_follows_the_shares_and_the_seed():
     title_id, keywords_id = VOCAB.word2id[TITLE], VOCAB.word2id[KEYWORDS]
     assert sum(title_id in s for s in seqs) == kinds["title"]
     assert sum(keywords_id in s for s in seqs) == kinds["keywords"]
+
+
+def test_content_perplexity_counts_only_the_poem_and_sees_whether_the_title_helps():
+    """假模型：正文的字在前面出现过标题“静夜思”时每字 1 nat，否则 2 nat；标题本身的字 9 nat（不该计入）。"""
+    sep = VOCAB.word2id[TITLE]
+
+    def token_nlls(seqs):
+        out = []
+        for seq in seqs:
+            titled = sep in seq and VOCAB.decode(seq[1:seq.index(sep)]) == "静夜思"
+            start = seq.index(sep) + 1 if sep in seq else 1
+            out.append(np.array([9.0] * (start - 1) + [1.0 if titled else 2.0] * (len(seq) - start)))
+        return out
+
+    poems = [Poem("静夜思", JINGYESI), Poem("明月", JINGYESI)]
+    ppl = content_perplexities(token_nlls, VOCAB, poems)
+    assert ppl["不给条件"] == pytest.approx(np.exp(2.0))
+    assert ppl["自己的标题"] == pytest.approx(np.exp(1.5))       # 一首有“静夜思”，一首没有
+    assert ppl["随机的标题"] == pytest.approx(np.exp(1.5))       # 两首互换标题：还是一首有

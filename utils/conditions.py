@@ -92,3 +92,17 @@ def training_seqs(vocab: Vocab, poems, extractor: KeywordExtractor, seed: int = 
         else:
             seqs.append(encode(vocab, poem.content))
     return seqs, dict(Counter(kinds.tolist()))
+
+
+def content_perplexities(token_nlls, vocab: Vocab, poems, seed: int = 0) -> dict[str, float]:
+    """留出的真诗的正文（含 <eos>）的每字困惑度，三种给法：给它自己的标题、不给条件、给另一首随机的诗的标题。
+    模型若不理会条件，三个数就一样。token_nlls 是框架的（或打分模型的）“编号序列 -> 逐字负对数似然”。"""
+    rng = np.random.default_rng(seed)
+    titles = [p.title for p in poems]
+    shuffled = [titles[(i + k) % len(titles)] for i, k in enumerate(rng.integers(1, len(titles), len(titles)))]
+    out = {}
+    for name, given in (("自己的标题", titles), ("不给条件", [None] * len(poems)), ("随机的标题", shuffled)):
+        seqs = [encode(vocab, p.content, title=t) for p, t in zip(poems, given)]
+        tail = [nll[-(len(p.content) + 1):] for p, nll in zip(poems, token_nlls(seqs))]
+        out[name] = float(np.exp(np.concatenate(tail).mean()))
+    return out
