@@ -27,6 +27,7 @@ BASE = dict(cell="lstm", embed_dim=128, hidden_dim=512, num_layers=1, dropout=0.
 SETTINGS = {
     "base": ("基准：单层 LSTM 512 维，dropout 0.1，只用唐诗", {}, []),
     "song": ("加宋诗", {}, ["--song"]),
+    "song-tang3": ("加宋诗，唐诗算三遍", {}, ["--song", "--tang-repeats", "3"]),
     "song-conditions": ("加宋诗，诗前按比例加标题或关键词（按题作诗）", {}, ["--song", "--conditions"]),
     "song-2x512": ("加宋诗，两层", dict(num_layers=2), ["--song"]),
     "song-1024": ("加宋诗，1024 维", dict(hidden_dim=1024), ["--song"]),

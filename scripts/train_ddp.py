@@ -66,6 +66,8 @@ def parse_args(argv=None):
                    help='改动第 7 章模型的设置（JSON），如 \'{"hidden_dim": 512, "num_layers": 1, "dropout": 0.1}\'')
     p.add_argument("--song", action="store_true",
                    help="把宋诗加进训练集（先运行 python -m scripts.build_poems --song；验证、测试仍是唐诗）")
+    p.add_argument("--tang-repeats", type=int, default=1,
+                   help="与宋诗一起训练时唐诗算几遍（默认 1；宋诗是唐诗的 4.4 倍，重复唐诗让训练集更像唐诗）")
     p.add_argument("--conditions", action="store_true",
                    help="每首训练的诗前面按比例加上标题或关键词（utils.conditions），模型学会按题作诗")
     p.add_argument("--reverse", action="store_true",
@@ -250,7 +252,7 @@ def train(args) -> dict:
 
     data = process_dataset()
     train_poems, valid, test = split_poems(load_poems())
-    poems = train_poems[:args.limit]
+    poems = train_poems[:args.limit] * args.tang_repeats
     if args.song:
         check_song_corpus()
         song, counts = extra_training_poems(SONG_POEMS_PATH, data.vocab, (p.content for p in valid + test))
