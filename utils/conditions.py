@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from typing import Iterable, Sequence
 
@@ -60,6 +61,11 @@ class KeywordExtractor:
         tf = Counter(words)
         best = set(sorted(tf, key=lambda w: (-tf[w] * self.idf[w], words.index(w)))[:k])
         return [w for w in dict.fromkeys(words) if w in best]
+
+
+def split_keywords(text: str) -> list[str]:
+    """“明月，故乡”“明月 故乡”“明月,故乡” -> ["明月", "故乡"]（命令行与写诗小部件共用）。"""
+    return [w for w in re.split(r"[\s,，、]+", text) if w]
 
 
 def condition_ids(vocab: Vocab, title: str | None = None, keywords: Sequence[str] | None = None) -> list[int]:

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from utils.conditions import split_keywords
 from utils.data import FORM_ALIASES, CorpusError, process_dataset
 from utils.decoding import DecodingError, PoemPlan, check_sampling
 from utils.poet import write
@@ -121,7 +122,7 @@ def run(args) -> None:
             print(f"训练用时 {time.perf_counter() - start:.0f} 秒，检查点已存到 {shown(path)}",
                   file=sys.stderr)
         lib.prepare_to_write(model)
-        keywords = None if args.keywords is None else re.split(r"[\s,，、]+", args.keywords.strip())
+        keywords = None if args.keywords is None else split_keywords(args.keywords)
         for i in range(args.count):
             seed = None if args.seed is None else args.seed + i
             poem = write(*lib.writing_step(model), vocab, title=args.title, keywords=keywords, prefix=args.first,

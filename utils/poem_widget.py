@@ -9,10 +9,10 @@ JupyterLab 4（ipywidgets 8）和 Colab（ipywidgets 7.7.1）都能用。输入�
 from __future__ import annotations
 
 import html
-import re
 from typing import Callable
 
 from utils.checkpoints import CheckpointError
+from utils.conditions import split_keywords
 from utils.data import FORM_ALIASES
 from utils.decoding import DecodingError
 from utils.poem_cli import format_poem
@@ -47,7 +47,7 @@ class PoemWriter:
                        acrostic=self.acrostic.value.strip() or None, prefix=self.first.value.strip(),
                        metre=self.metre.value, temperature=self.temperature.value, top_k=self.top_k.value)
         if self.titles:
-            words = [w for w in re.split(r"[\s,，、]+", self.keywords.value.strip()) if w]
+            words = split_keywords(self.keywords.value)
             options.update(title=self.title.value.strip() or None, keywords=words or None)
         return options
 
