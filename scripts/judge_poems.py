@@ -2,6 +2,7 @@
 
     python -m scripts.judge_poems                              # make poem 的默认模型与默认设置，四种体裁
     python -m scripts.judge_poems --temperature 1.0 --top-k 0  # 换一种解码设置
+    python -m scripts.judge_poems --no-repeat-bigrams --candidates 4  # 不重复二字组；每首写 4 首候选挑一首（utils.poet）
 
 每首留出的真诗（验证集与测试集里四种近体诗，见 utils.judge.held_out_real）配一首同体裁的生成诗（--metre 时合平仄、押平水韵，与
 make poem --form X --metre 相同）。打分模型：训练集上拟合的 Kneser-Ney 4-gram，和第 6 章的 LSTM
@@ -16,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import course_models, provenance
+from utils import course_models, poet, provenance
 from utils.data import load_poems, process_dataset, split_poems
 from utils.frameworks import library
 from utils.judge import held_out_real, judge, judge_markdown, matched, scorer
 from utils.metrics import NGramModel, line_set
+from utils.poem_cli import default_checkpoint
 from utils.settings import CACHE_DIR, FAST, REPO_ROOT, configure_allocator, pick
 
 JUDGE_DIR = CACHE_DIR / "judge"
@@ -37,32 +39,45 @@ def load_scorers(data) -> dict:
             RNN_SCORER: scorer(lambda seqs: library("tf").token_nlls(tf_model, seqs), data.vocab)}
 
 
-def main(argv=None) -> None:
+def main(argv=None, scorers: dict | None = None) -> dict:
+    """评判一种设置，返回结果（也写进 .cache/judge/）。scorers：已经准备好的 load_scorers(data)（连着评判几种设置时
+    只准备一次）。"""
     configure_allocator()
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", type=Path, help="写诗的 PyTorch 检查点（默认：make poem 的默认模型）")
-    p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--top-k", type=int, default=40, help="0 表示不截断")
-    p.add_argument("--top-p", type=float)
+    poet.add_decoding_arguments(p)
     p.add_argument("--no-metre", action="store_true", help="不加格律约束（默认与 make poem --metre 相同）")
+    p.add_argument("--candidates", type=int, default=1,
+                   help="每首写这么多首候选，挑写诗模型（和 --reverse-checkpoint）给的平均负对数似然最小的一首")
+    p.add_argument("--reverse-checkpoint", type=Path, help="从右往左读的模型（train_ddp --reverse），给候选打分")
     p.add_argument("--limit", type=int, default=LIMIT, help="只随机取这么多首真诗（默认全部）")
     p.add_argument("--name", default="default", help="结果文件名")
     args = p.parse_args(argv)
+    rules = poet.decoding_rules(args)
 
     start = time.perf_counter()
     data = process_dataset()
     lib = library("torch")
-    path = args.checkpoint or next(course_models.checkpoints("torch"))[0]
+    path = args.checkpoint or default_checkpoint("torch", "lstm")
     model, vocab = lib.load_checkpoint(path)
     real, copy_reference = held_out_real(vocab)
     if args.limit:  # 随机取 limit 首（语料按作者排列，取前几首会偏向前面的几位作者）
         real = [real[i] for i in sorted(np.random.default_rng(0).permutation(len(real))[:args.limit])]
-    scorers = load_scorers(data)
+    scorers = scorers or load_scorers(data)
     lib.prepare_to_write(model)
 
+    rerankers = [scorer(lambda seqs: lib.token_nlls(model, seqs), vocab)]
+    if args.reverse_checkpoint:
+        backward, _ = lib.load_checkpoint(args.reverse_checkpoint)
+        lib.prepare_to_write(backward)
+        reverse = scorer(lambda seqs: lib.token_nlls(backward, seqs), vocab)
+        rerankers.append(lambda texts: reverse([poet.reversed_poem(t) for t in texts]))
+
     def write(form, seed):
-        return lib.gen(model, vocab, form=form, metre=not args.no_metre, temperature=args.temperature,
-                       top_k=args.top_k or None, top_p=args.top_p, seed=seed)
+        rng = np.random.default_rng(seed)  # 一首候选时与 make poem --seed 写的相同
+        candidates = [poet.write(*lib.writing_step(model), vocab, form=form, metre=not args.no_metre,
+                                 rng=rng, **rules) for _ in range(args.candidates)]
+        return candidates[poet.rerank(candidates, rerankers) if len(candidates) > 1 else 0]
 
     generated = matched(write, real)
     known = line_set(p.content for p in split_poems(load_poems())[0])
@@ -76,6 +91,7 @@ def main(argv=None) -> None:
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     print(judge_markdown(result))
     print(f"\n共用时 {result['minutes']:.1f} 分钟；结果：{out}")
+    return result
 
 
 if __name__ == "__main__":

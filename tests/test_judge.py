@@ -4,7 +4,7 @@ import pytest
 
 from utils.data import Vocab
 from utils.data import poem_lines
-from utils.judge import (coherence_features, has_reduplication, judge, judge_markdown, line_spans, permuted_lines,
+from utils.judge import (coherence_features, decoding_markdown, has_reduplication, judge, judge_markdown, line_spans, permuted_lines,
                          repeats_a_bigram, scorer, telltales, top_bigram_share, two_judges)
 from utils.metrics import NGramModel
 
@@ -92,6 +92,13 @@ def test_judge_reports_a_narrow_vocabulary_and_refuses_unmatched_forms(ngram_sco
     assert tells["generated"][0][1] > 0 > tells["real"][0][1]
     with pytest.raises(ValueError, match="体裁"):
         judge(narrow[:-1], real, {"4-gram": ngram_scorer}, "4-gram", known_lines=set())
+    like = judge(linked_poems(120, seed=7), real, {"4-gram": ngram_scorer}, "4-gram", known_lines=set())
+    rows = decoding_markdown({"窄": result, "像": like}).splitlines()
+    assert rows[4].startswith(f"| 窄 | {result['generated_vs_real']['ngram']['mean']:.0%} |") and rows[5].startswith("| 像 | ") and rows[6].startswith("| 真诗")
+    assert f"{like['word_use']['real']['distinct-1']:.3f}" in rows[6]
+    with pytest.raises(ValueError, match="首数不同"):
+        decoding_markdown({"窄": result, "少": judge(narrow[:60], real[:60], {"4-gram": ngram_scorer}, "4-gram",
+                                                    known_lines=set())})
 
 
 def test_permuted_lines_use_every_line_once_and_never_keep_ones_own():

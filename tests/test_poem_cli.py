@@ -67,6 +67,9 @@ def test_writes_well_formed_poems_reproducibly(tiny):
     (["--acrostic", "春江花月夜", "--form", "五绝"], "只有 4 句"),
     (["--temperature", "0"], "温度必须是正数"),
     (["--temperature", "-1"], "温度必须是正数"),
+    (["--top-k", "-3"], "top_k 必须是正整数"),
+    (["--top-p", "1.5"], "top_p 必须在 (0, 1] 之间"),
+    (["--top-p", "0"], "top_p 必须在 (0, 1] 之间"),
     (["--cell", "lstm"], "不是 --cell lstm"),
     (["--form", "九绝"], "参数有误"),
 ])
@@ -75,6 +78,19 @@ def test_bad_input_gives_one_clear_line(tiny, args, message):
     assert code != 0 and out == ""
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and err.startswith("错误：")
+
+
+def test_nucleus_sampling_without_repeated_bigrams(tiny):
+    """--top-k 0 --top-p 0.9 --no-repeat-bigrams：诗照样合体裁，可重复；一首诗里没有重复的二字组。"""
+    args = ("--checkpoint", tiny, "--form", "五律", "--count", 4, "--seed", 1, "--top-k", 0, "--top-p", 0.9,
+            "--no-repeat-bigrams")
+    code, out, err = poem_cli(*args)
+    assert code == 0 and err == "" and poem_cli(*args)[1] == out
+    for poem in out.strip().split("\n\n"):
+        poem = poem.replace("\n", "")
+        assert poem_form(poem) == "五言律诗"
+        pairs = [line[i:i + 2] for line in poem_lines(poem) for i in range(len(line) - 1)]
+        assert len(pairs) == len(set(pairs)), poem
 
 
 def test_metre_and_rhyme(rhyming):

@@ -31,3 +31,22 @@ def test_the_shipped_checkpoint_is_what_its_record_says(framework, data, torch_o
     test_ppl = math.exp(lib.evaluate(model, data.test))
     # 别的 CPU（AVX2 与 AVX-512）算出的舍入略有不同；差 0.5 % 以上就是另一个模型或另一份测试集
     assert test_ppl == pytest.approx(facts["test_perplexity"], rel=5e-3)
+
+
+POET_FIELDS = {"checkpoint", "sha256", "made_by", "code", "started", "finished", "machine", "steps",
+               "training_minutes", "tokens_per_second", "model", "vocab_size", "data", "evals",
+               "valid_perplexity", "test_perplexity"}
+
+
+def test_the_shipped_poet_is_what_its_record_says(data, torch_one_thread):
+    """models/poet.pt（第 12 章的大模型，make poem 默认用它）：sha256、唐诗数据没变、测试集困惑度与记录相符；
+    它的词表是唐诗训练集的词表加上按题作诗的分隔符，所以与第 6、7 章的困惑度可比。"""
+    path = course_models.SHIPPED_DIR / "poet.pt"
+    facts = course_models.read_provenance(path)
+    assert set(facts) == POET_FIELDS
+    assert course_models.poet_checkpoint() == path, "文件与记录的 sha256 不同"
+    assert facts["data"]["data/poems.txt"] == provenance.sha256(POEMS_PATH), "poems.txt 变了：大模型要重新训练"
+    model, vocab = library("torch").load_checkpoint(path)
+    assert len(vocab) == facts["vocab_size"] and vocab.id2word[:len(data.vocab)] == data.vocab.id2word
+    test_ppl = math.exp(library("torch").evaluate(model, data.test))
+    assert test_ppl == pytest.approx(facts["test_perplexity"], rel=5e-3)

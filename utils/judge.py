@@ -266,3 +266,30 @@ def judge_markdown(result: dict) -> str:
     if result.get("copy_reference") is not None:
         rows.append(f"| 照抄训练集的句子（全部留出的真诗，含训练集里某首诗的异文） | | {result['copy_reference']:.1%} |")
     return "\n".join(rows)
+
+
+def decoding_markdown(results: dict[str, dict]) -> str:
+    """几种解码设置（名字 -> 评判结果，同一批真诗）的一张表：两个分类器的准确率、两个打分模型的困惑度之比、用字。
+    最后一行是真诗自己的用字，好与每种设置比。"""
+    first = next(iter(results.values()))
+    scorers = list(first["fluency"])
+    uses = ["distinct-1", "distinct-2", "诗内重复二字组的诗", "有叠字的诗"]
+    rows = [f"每种设置都与同样的 {first['count']} 首留出的真诗比；准确率是 {FOLDS} 折 × "
+            f"{len(first['generated_vs_real']['ngram']['per_seed'])} 种划分的平均，50 % 即分不出；困惑度之比 1.0 最好。", "",
+            "| 解码设置 | 字 n-gram 分类器 | 看连贯的分类器 | " + " | ".join(f"困惑度之比：{s}" for s in scorers) + " | "
+            + " | ".join(uses) + " |", "|---" + "|---:" * (2 + len(scorers) + len(uses)) + "|"]
+    for name, r in results.items():
+        if r["count"] != first["count"]:
+            raise ValueError(f"{name} 评判的真诗首数不同，不能放在一张表里 (different real poems)")
+        accuracy = r["generated_vs_real"]
+        rows.append(f"| {name} | {accuracy['ngram']['mean']:.0%} | {accuracy['neural']['mean']:.0%} | "
+                    + " | ".join(f"{r['fluency'][s]['ratio']:.2f}" for s in scorers) + " | "
+                    + " | ".join(_use(u, r["word_use"]["generated"][u]) for u in uses) + " |")
+    real, control = first["word_use"]["real"], first["real_vs_real"]
+    rows.append(f"| 真诗（分类器一栏是对照：真诗 vs 真诗） | {control['ngram']['mean']:.0%} | {control['neural']['mean']:.0%} | "
+                + " | ".join("—" for _ in scorers) + " | " + " | ".join(_use(u, real[u]) for u in uses) + " |")
+    return "\n".join(rows)
+
+
+def _use(name: str, value: float) -> str:
+    return f"{value:.3f}" if name.startswith("distinct") else f"{value:.1%}"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from utils.conditions import split_keywords
 from utils.data import FORM_ALIASES, CorpusError, process_dataset
-from utils.decoding import DecodingError, PoemPlan, check_sampling
-from utils.poet import write
+from utils.decoding import DecodingError, PoemPlan
+from utils.poet import add_decoding_arguments, decoding_rules, write
 from utils import course_models
 from utils.frameworks import FRAMEWORKS, library
 from utils.course_models import MODEL, TRAIN  # 与第 6、7 章的主模型相同
@@ -49,8 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--first", default="", help="给定的首字或首句，如 白日依山尽，")
     p.add_argument("--title", help="按题作诗：题目，如 送别（模型要学过按题作诗，见 utils/conditions.py）")
     p.add_argument("--keywords", help="按关键词作诗：几个词，用逗号或空格隔开，如 明月,故乡")
-    p.add_argument("--temperature", type=float, default=0.8, help="温度，> 0（默认 0.8）")
-    p.add_argument("--top-k", type=int, default=40, help="只在最可能的 k 个字里抽（默认 40）")
+    add_decoding_arguments(p)
     p.add_argument("--count", type=int, default=1, help="写几首（默认 1）")
     p.add_argument("--seed", type=int, help="随机种子（给定后结果可重复）")
     p.add_argument("--checkpoint", type=Path,
@@ -96,7 +95,7 @@ def train_model(lib, data, cell: str, steps: int):
 
 
 def run(args) -> None:
-    check_sampling(args.temperature, args.top_k)
+    rules = decoding_rules(args)
     lib = library(args.framework)
     cell = args.cell or "lstm"
     path = args.checkpoint or default_checkpoint(args.framework, cell)
@@ -127,7 +126,7 @@ def run(args) -> None:
             seed = None if args.seed is None else args.seed + i
             poem = write(*lib.writing_step(model), vocab, title=args.title, keywords=keywords, prefix=args.first,
                          acrostic=args.acrostic, form=args.form, metre=args.metre, rhyme=args.rhyme,
-                         temperature=args.temperature, top_k=args.top_k, rng=seed)
+                         rng=seed, **rules)
             print(("\n" if i else "") + format_poem(poem), flush=True)
     except lib.CheckpointError as e:
         raise UsageError(str(e)) from None

@@ -14,15 +14,38 @@ write 把它们接到框架的单步函数上（两个框架的 writing_step(mod
 """
 from __future__ import annotations
 
+import argparse
 from typing import Sequence
 
 import numpy as np
 
 from utils.conditions import TITLE, condition_ids
 from utils.data import Vocab
-from utils.decoding import DecodingError, StepFn, generate
+from utils.decoding import DecodingError, StepFn, check_sampling, generate
 
 BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可选，它的概率就是 0
+# make poem 默认的解码设置（命令行、评判脚本共用；repeat_bigrams=False 即不重复二字组）
+DEFAULTS = dict(temperature=0.8, top_k=40, top_p=None, repeat_bigrams=True)
+
+
+def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
+    """解码设置的命令行参数（make poem 与 scripts.judge_poems 共用，默认值是 DEFAULTS）。"""
+    d = DEFAULTS
+    p.add_argument("--temperature", type=float, default=d["temperature"],
+                   help=f"温度，> 0（默认 {d['temperature']}）")
+    p.add_argument("--top-k", type=int, default=d["top_k"] or 0,
+                   help=f"只在最可能的 k 个字里抽，0 表示不截断（默认 {d['top_k'] or 0}）")
+    p.add_argument("--top-p", type=float, default=d["top_p"],
+                   help=f"只在累计概率达到 p 的最可能的字里抽（nucleus；默认 {d['top_p'] or '不用'}）")
+    p.add_argument("--repeat-bigrams", action=argparse.BooleanOptionalAction, default=d["repeat_bigrams"],
+                   help="一首诗里可以重复二字组（--no-repeat-bigrams：不重复）")
+
+
+def decoding_rules(args: argparse.Namespace) -> dict:
+    """add_decoding_arguments 给出的参数 -> write 的关键字参数（先检查取值）。"""
+    rules = dict(temperature=args.temperature, top_k=args.top_k or None, top_p=args.top_p)
+    check_sampling(**rules)
+    return rules | dict(repeat_bigrams=args.repeat_bigrams)
 
 
 def conditioned(step: StepFn, condition: Sequence[int]) -> StepFn:
