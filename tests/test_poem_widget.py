@@ -60,3 +60,20 @@ def test_the_title_fields_reach_the_writer_only_when_asked_for():
     titled.on_click()
     assert seen[-1]["title"] is None and seen[-1]["keywords"] == ["明月", "故乡"]
     assert titled.title in titled.widget.children
+
+
+def test_decoding_rules_start_the_sliders_and_reach_the_writer():
+    """默认是第 6、7 章的温度 0.8、top-k 40；rules=DEFAULTS 时滑块从 make poem 的默认开始，多一个“不重复二字组”。"""
+    from utils.poet import DEFAULTS
+
+    seen = []
+    plain = PoemWriter(lambda **kw: seen.append(kw) or "春风花月夜，山水白云天。", count=1)
+    plain.on_click()
+    assert (seen[-1]["temperature"], seen[-1]["top_k"], seen[-1]["top_p"]) == (0.8, 40, None)
+    assert "repeat_bigrams" not in seen[-1]
+    poet = PoemWriter(lambda **kw: seen.append(kw) or "春风花月夜，山水白云天。", count=1, rules=DEFAULTS)
+    poet.on_click()
+    assert {k: seen[-1][k] for k in DEFAULTS} == DEFAULTS
+    poet.top_k.value, poet.top_p.value, poet.no_repeat.value = 0, 0.9, True
+    poet.on_click()
+    assert (seen[-1]["top_k"], seen[-1]["top_p"], seen[-1]["repeat_bigrams"]) == (None, 0.9, False)
