@@ -50,6 +50,8 @@ def main(argv=None, scorers: dict | None = None) -> dict:
     p.add_argument("--candidates", type=int, default=1,
                    help="每首写这么多首候选，挑写诗模型（和 --reverse-checkpoint）给的平均负对数似然最小的一首")
     p.add_argument("--reverse-checkpoint", type=Path, help="从右往左读的模型（train_ddp --reverse），给候选打分")
+    p.add_argument("--own-titles", action="store_true",
+                   help="按题作诗：每首生成的诗以它所配的那首真诗的标题为题（标题里词表外的字去掉）")
     p.add_argument("--limit", type=int, default=LIMIT, help="只随机取这么多首真诗（默认全部）")
     p.add_argument("--name", default="default", help="结果文件名")
     args = p.parse_args(argv)
@@ -73,9 +75,12 @@ def main(argv=None, scorers: dict | None = None) -> dict:
         reverse = scorer(lambda seqs: lib.token_nlls(backward, seqs), vocab)
         rerankers.append(lambda texts: reverse([poet.reversed_poem(t) for t in texts]))
 
+    titles = {p.content: "".join(c for c in p.title if c in vocab.word2id) for p in load_poems()}
+
     def write(form, seed):
         rng = np.random.default_rng(seed)  # 一首候选时与 make poem --seed 写的相同
-        candidates = [poet.write(*lib.writing_step(model), vocab, form=form, metre=not args.no_metre,
+        title = (titles[real[seed]] or None) if args.own_titles else None  # matched 给第 i 首真诗的种子是 i
+        candidates = [poet.write(*lib.writing_step(model), vocab, title=title, form=form, metre=not args.no_metre,
                                  rng=rng, **rules) for _ in range(args.candidates)]
         return candidates[poet.rerank(candidates, rerankers) if len(candidates) > 1 else 0]
 

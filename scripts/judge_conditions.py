@@ -1,0 +1,77 @@
+"""按题作诗用上了题目没有：两项测量（第三项“评判不变差”是 scripts.judge_poems --own-titles）。
+
+    python -m scripts.judge_conditions            # make poem 的默认模型（要是用 --conditions 训练的）
+
+1. 测试集真诗正文的困惑度：给它自己的标题、不给条件、给一首随机的诗的标题（utils.conditions.content_perplexities）；
+2. 题材命中率：只用训练集真诗训练的题材分类器（utils.themes），认出“按题材名作诗”的生成诗的比例，与认出测试集里
+   那种题材的真诗的比例相比（至少 80 % 才说模型听懂了题目）。每种题材写 --per-theme 首，四种近体诗轮流，格律与解码
+   用 make poem 的默认（make poem ARGS="--title 送别 --form 五律 --metre"）。
+结果写到 .cache/judge/conditions.json，并打印 Markdown 表格。
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from utils import poet, provenance
+from utils.conditions import content_perplexities
+from utils.data import REGULAR_FORMS, load_poems, split_poems
+from utils.frameworks import library
+from utils.poem_cli import default_checkpoint
+from utils.settings import CACHE_DIR, FAST, REPO_ROOT, configure_allocator, pick
+from utils.themes import THEMES, ThemeClassifier, themes_of
+
+RESULT = CACHE_DIR / "judge" / f"conditions{'_fast' if FAST else ''}.json"
+HIT_RATIO = 0.8  # 生成诗的命中率至少是真诗的这么多倍
+
+
+def conditions_markdown(result: dict) -> str:
+    ppl = result["perplexity"]
+    rows = [f"测试集的 {result['test_poems']:,} 首真诗，正文每字的困惑度：", "",
+            "| 给的条件 | 困惑度 |", "|---|---:|", *(f"| {k} | {v:.1f} |" for k, v in ppl.items()), "",
+            f"题材命中率（每种题材生成 {result['per_theme']} 首；真诗是测试集里标题属于这种题材的诗）：", "",
+            "| 题材 | 测试集真诗（首数） | 真诗命中率 | 按题生成的命中率 | 之比（须 ≥ 0.8） |", "|---|---:|---:|---:|---:|"]
+    for theme, r in result["themes"].items():
+        rows.append(f"| {theme} | {r['real_poems']} | {r['real']:.0%} | {r['generated']:.0%} | {r['ratio']:.2f} |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> dict:
+    configure_allocator()
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", type=Path, help="写诗的 PyTorch 检查点（默认：make poem 的默认模型）")
+    p.add_argument("--per-theme", type=int, default=pick(100, 8), help="每种题材生成几首")
+    args = p.parse_args(argv)
+    start = time.perf_counter()
+    lib = library("torch")
+    path = args.checkpoint or default_checkpoint("torch", "lstm")
+    model, vocab = lib.load_checkpoint(path)
+    lib.prepare_to_write(model)
+    train, _, test = split_poems(load_poems())
+    test = pick(test, test[:200])
+    perplexity = content_perplexities(lambda seqs: lib.token_nlls(model, seqs), vocab, test)
+
+    classifier = ThemeClassifier([p.content for p in train], [p.title for p in train])
+    themes = {}
+    for theme in THEMES:
+        real = [p.content for p in test if theme in themes_of(p.title)]
+        written = [poet.write(*lib.writing_step(model), vocab, title=theme, form=REGULAR_FORMS[i % len(REGULAR_FORMS)],
+                              metre=True, rng=i, **poet.DEFAULTS) for i in range(args.per_theme)]
+        rates = dict(real=classifier.hit_rate(real, theme), generated=classifier.hit_rate(written, theme))
+        themes[theme] = rates | dict(real_poems=len(real), ratio=rates["generated"] / max(rates["real"], 1e-9),
+                                     samples=written[:4])
+    shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
+    result = dict(checkpoint=shown.as_posix(), test_poems=len(test), perplexity=perplexity, per_theme=args.per_theme,
+                  themes=themes, decoding=poet.DEFAULTS, machine=provenance.machine(), date=provenance.utc_now(),
+                  minutes=(time.perf_counter() - start) / 60, fast=FAST)
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(conditions_markdown(result))
+    print(f"\n共用时 {result['minutes']:.1f} 分钟；结果：{RESULT}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
