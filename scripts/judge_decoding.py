@@ -22,6 +22,8 @@ SETTINGS = {  # 名字 -> (表里的说明, judge_poems 的参数)；每种都�
                    ["--temperature", "0.9", *NO_TRUNCATION, "--top-p", "0.95", "--no-repeat-bigrams"]),
     "t1.0-p0.95": ("温度 1.0、top-p 0.95，不重复二字组",
                    ["--temperature", "1.0", *NO_TRUNCATION, "--top-p", "0.95", "--no-repeat-bigrams"]),
+    "t1.0-typical0.9": ("温度 1.0、典型采样 0.9，不重复二字组",
+                        ["--temperature", "1.0", *NO_TRUNCATION, "--typical-p", "0.9", "--no-repeat-bigrams"]),
     "t1.0": ("温度 1.0、不截断，不重复二字组", ["--temperature", "1.0", *NO_TRUNCATION, "--no-repeat-bigrams"]),
 }
 

@@ -70,6 +70,7 @@ def test_writes_well_formed_poems_reproducibly(tiny):
     (["--top-k", "-3"], "top_k 必须是正整数"),
     (["--top-p", "1.5"], "top_p 必须在 (0, 1] 之间"),
     (["--top-p", "0"], "top_p 必须在 (0, 1] 之间"),
+    (["--typical-p", "1.5"], "typical_p 必须在 (0, 1] 之间"),
     (["--cell", "lstm"], "不是 --cell lstm"),
     (["--form", "九绝"], "参数有误"),
 ])
@@ -180,6 +181,7 @@ def test_title_and_keywords_write_in_the_chosen_form(titled):
     (["--title", "咖啡"], "不在词表"),
     (["--keywords", "春风,咖啡"], "不在词表"),
     (["--title", "春", "--keywords", "江天"], "只能给一种"),
+    (["--title", "春江" * 7], "最多 12 个字"),
 ])
 def test_bad_title_or_keywords_give_one_clear_line(titled, args, message):
     code, out, err = poem_cli("--checkpoint", titled, "--form", "五绝", *args)

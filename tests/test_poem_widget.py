@@ -70,10 +70,10 @@ def test_decoding_rules_start_the_sliders_and_reach_the_writer():
     plain = PoemWriter(lambda **kw: seen.append(kw) or "春风花月夜，山水白云天。", count=1)
     plain.on_click()
     assert (seen[-1]["temperature"], seen[-1]["top_k"], seen[-1]["top_p"]) == (0.8, 40, None)
-    assert "repeat_bigrams" not in seen[-1]
+    assert "repeat_bigrams" not in seen[-1] and plain.no_repeat not in plain.widget.children
     poet = PoemWriter(lambda **kw: seen.append(kw) or "春风花月夜，山水白云天。", count=1, rules=DEFAULTS)
     poet.on_click()
     assert {k: seen[-1][k] for k in DEFAULTS} == DEFAULTS
-    poet.top_k.value, poet.top_p.value, poet.no_repeat.value = 0, 0.9, True
+    poet.top_k.value, poet.top_p.value, poet.typical_p.value, poet.no_repeat.value = 0, 0.9, 0.5, True
     poet.on_click()
-    assert (seen[-1]["top_k"], seen[-1]["top_p"], seen[-1]["repeat_bigrams"]) == (None, 0.9, False)
+    assert [seen[-1][k] for k in ("top_k", "top_p", "typical_p", "repeat_bigrams")] == [None, 0.9, 0.5, False]

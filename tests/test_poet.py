@@ -7,7 +7,7 @@ from utils.data import Vocab, poem_lines
 from utils.decoding import DecodingError
 from utils.judge import bigrams
 from utils.metre import tone_table
-from utils.poet import conditioned, no_repeat, rerank, reversed_poem, write
+from utils.poet import BAN, conditioned, no_repeat, rerank, reversed_poem, typical, write
 
 VOCAB = condition_vocab(Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *sorted(tone_table())[:400]]))
 
@@ -68,6 +68,10 @@ def test_bad_titles_and_keywords_get_a_chinese_message():
         write(step, None, VOCAB, title=VOCAB.id2word[10], keywords=[VOCAB.id2word[11]])
     with pytest.raises(DecodingError, match="不在词表里：𠀀"):
         write(step, None, VOCAB, title="𠀀")
+    with pytest.raises(DecodingError, match="最多 12 个字"):
+        write(step, None, VOCAB, title=VOCAB.id2word[10] * 13)
+    with pytest.raises(DecodingError, match="最多 12 个字"):
+        write(step, None, VOCAB, keywords=[VOCAB.id2word[10] * 7, VOCAB.id2word[11] * 6])
     assert VOCAB.id2word[-2:] == [TITLE, KEYWORDS]
 
 
@@ -90,3 +94,17 @@ def test_rerank_picks_the_candidate_with_the_lowest_summed_mean_nll():
     with pytest.raises(ValueError, match="没有候选"):
         rerank([], [forward])
     assert reversed_poem("白日依山尽，黄河入海流。") == "。流海入河黄，尽山依日白"
+
+
+def test_typical_keeps_the_characters_whose_surprise_is_closest_to_the_entropy():
+    """四个字的概率 0.5、0.3、0.1、0.1（其余几乎为 0）：熵 H ≈ 1.17 nats，−log p 是 0.69、1.20、2.30、2.30。
+    离 H 最近的是 0.3 的那个字，其次 0.5 的：mass 0.25 只留前者，0.7 留两个，0.99 四个都留。"""
+    chars = [10, 11, 12, 13]
+    probs = np.full(len(VOCAB), 1e-12)
+    probs[chars] = [0.5, 0.3, 0.1, 0.1]
+    logits = np.log(probs / probs.sum())
+    for mass, kept in ((0.25, {11}), (0.7, {10, 11}), (0.99, set(chars))):
+        out, _ = typical(recording_step([], logits), mass)(VOCAB.bos_id, None)
+        assert set(np.flatnonzero(out > -BAN / 2)) == kept, mass
+    poem = write(recording_step([], logits), None, VOCAB, form="五绝", rng=np.random.default_rng(0), typical_p=0.25)
+    assert set(poem) - set("，。") == {VOCAB.id2word[11]}

@@ -1,7 +1,7 @@
 """交互式写诗：在笔记本里选体裁、写藏头字或首句、拖动温度、top-k 和 top-p、打开格律约束，按按钮就写诗。
 
 第 6、7 章末尾用它：PoemWriter(lambda **kw: gen(model, vocab, **kw))；第 12 章的大模型写诗用 utils.poet.write，
-给 rules=utils.poet.DEFAULTS（make poem 的默认解码，多一个“不重复二字组”的勾选），按题作诗再加 titles=True，
+给 rules=utils.poet.DEFAULTS（make poem 的默认解码，多出典型采样的滑块和“不重复二字组”的勾选），按题作诗再加 titles=True，
 多出“题目”“关键词”两栏：PoemWriter(lambda **kw: write(*writing_step(model), vocab, **kw), rules=DEFAULTS, titles=True)。
 只用 ipywidgets 的基本部件，
 JupyterLab 4（ipywidgets 8）和 Colab（ipywidgets 7.7.1）都能用。输入有误时在部件里显示与命令行
@@ -24,7 +24,7 @@ CHAPTER_RULES = dict(temperature=0.8, top_k=40, top_p=None)  # 第 6、7 章的�
 
 class PoemWriter:
     """写诗小部件。write(**选项) -> 一首诗；选项与各章 gen 的参数相同。rules 是滑块的初始解码设置
-    （默认第 6、7 章的）；其中有 repeat_bigrams 时多一个勾选，write 要接受它（utils.poet.write）。"""
+    （默认第 6、7 章的）；其中有 repeat_bigrams 时多出典型采样与不重复二字组，write 要接受它们（utils.poet.write）。"""
 
     def __init__(self, write: Callable[..., str], count: int = 2, titles: bool = False, rules: dict | None = None):
         import ipywidgets as w
@@ -40,15 +40,18 @@ class PoemWriter:
         self.top_k = w.IntSlider(value=rules["top_k"] or 0, min=0, max=200, description="top-k（0：不截断）")
         self.top_p = w.FloatSlider(value=rules["top_p"] or 1.0, min=0.05, max=1.0, step=0.05,
                                    description="top-p（1：不截断）")
-        self.no_repeat = (w.Checkbox(value=not rules["repeat_bigrams"], description="不重复二字组")
-                          if "repeat_bigrams" in rules else None)
+        self.poet = "repeat_bigrams" in rules  # utils.poet.write 的两个选项：典型采样、不重复二字组
+        self.typical_p = w.FloatSlider(value=rules.get("typical_p") or 1.0, min=0.05, max=1.0, step=0.05,
+                                       description="典型采样（1：不用）")
+        self.no_repeat = w.Checkbox(value=not rules.get("repeat_bigrams", True), description="不重复二字组")
         self.metre = w.Checkbox(value=False, description="格律：平仄与押韵（要选体裁）")
         self.button = w.Button(description="写诗", button_style="primary")
         self.output = w.HTML()
         self.button.on_click(self.on_click)
         self.widget = w.VBox([self.form, *((self.title, self.keywords) if titles else ()), self.acrostic,
                               self.first, self.temperature, self.top_k, self.top_p,
-                              *((self.no_repeat,) if self.no_repeat else ()), self.metre, self.button, self.output])
+                              *((self.typical_p, self.no_repeat) if self.poet else ()), self.metre, self.button,
+                              self.output])
 
     def options(self) -> dict:
         """部件上的选择 -> gen 的参数。"""
@@ -56,8 +59,9 @@ class PoemWriter:
                        acrostic=self.acrostic.value.strip() or None, prefix=self.first.value.strip(),
                        metre=self.metre.value, temperature=self.temperature.value, top_k=self.top_k.value or None,
                        top_p=self.top_p.value if self.top_p.value < 1 else None)
-        if self.no_repeat:
-            options.update(repeat_bigrams=not self.no_repeat.value)
+        if self.poet:
+            options.update(typical_p=self.typical_p.value if self.typical_p.value < 1 else None,
+                           repeat_bigrams=not self.no_repeat.value)
         if self.titles:
             words = split_keywords(self.keywords.value)
             options.update(title=self.title.value.strip() or None, keywords=words or None)

@@ -3,6 +3,8 @@
 
 - conditioned：按题作诗。generate 第一次调用 step（喂 <bos>）之后，接着把条件（标题或关键词加分隔符，
   utils.conditions）一个个喂进去，返回读完条件之后的 logits；之后照常。
+- typical：典型采样（typical sampling，Meister 等 2023）。只留“意外程度”−log p 最接近这一步的熵的那些字，
+  累计概率到 typical_p 为止：既不总挑最可能的字（太平），也不挑极不可能的字（太怪）。
 - no_repeat：不重复二字组。一句之内相邻的两个字是一个二字组；这首诗里已经写过的二字组，下一个字就不再选它
   （logits 减去 BAN，而不是设成负无穷：万一体裁、格律只剩这样的字可选，仍然写得下去）。
 
@@ -19,13 +21,13 @@ from typing import Sequence
 
 import numpy as np
 
-from utils.conditions import TITLE, condition_ids
+from utils.conditions import TITLE, TITLE_CHARS, condition_ids
 from utils.data import Vocab
 from utils.decoding import DecodingError, StepFn, check_sampling, generate
 
 BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可选，它的概率就是 0
 # make poem 默认的解码设置（命令行、评判脚本共用；repeat_bigrams=False 即不重复二字组）
-DEFAULTS = dict(temperature=0.8, top_k=40, top_p=None, repeat_bigrams=True)
+DEFAULTS = dict(temperature=0.8, top_k=40, top_p=None, typical_p=None, repeat_bigrams=True)
 
 
 def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,6 +39,8 @@ def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"只在最可能的 k 个字里抽，0 表示不截断（默认 {d['top_k'] or 0}）")
     p.add_argument("--top-p", type=float, default=d["top_p"],
                    help=f"只在累计概率达到 p 的最可能的字里抽（nucleus；默认 {d['top_p'] or '不用'}）")
+    p.add_argument("--typical-p", type=float, default=d["typical_p"],
+                   help=f"典型采样：只留意外程度最接近熵的字，累计概率到 p 为止（默认 {d['typical_p'] or '不用'}）")
     p.add_argument("--repeat-bigrams", action=argparse.BooleanOptionalAction, default=d["repeat_bigrams"],
                    help="一首诗里可以重复二字组（--no-repeat-bigrams：不重复）")
 
@@ -45,7 +49,9 @@ def decoding_rules(args: argparse.Namespace) -> dict:
     """add_decoding_arguments 给出的参数 -> write 的关键字参数（先检查取值）。"""
     rules = dict(temperature=args.temperature, top_k=args.top_k or None, top_p=args.top_p)
     check_sampling(**rules)
-    return rules | dict(repeat_bigrams=args.repeat_bigrams)
+    if args.typical_p is not None and not 0 < args.typical_p <= 1:
+        raise DecodingError(f"typical_p 必须在 (0, 1] 之间，收到 {args.typical_p} (typical_p must be in (0, 1])")
+    return rules | dict(typical_p=args.typical_p, repeat_bigrams=args.repeat_bigrams)
 
 
 def conditioned(step: StepFn, condition: Sequence[int]) -> StepFn:
@@ -60,6 +66,23 @@ def conditioned(step: StepFn, condition: Sequence[int]) -> StepFn:
             for token in condition:
                 logits, state = step(token, state)
         return logits, state
+
+    return wrapped
+
+
+def typical(step: StepFn, mass: float) -> StepFn:
+    """典型采样：按 |−log p − H| 从小到大取字，累计概率到 mass 为止，其余的字 logits 减去 BAN。
+    p 是模型原本的分布（温度之前），H 是它的熵。"""
+    def wrapped(token_id, state):
+        logits, state = step(token_id, state)
+        z = np.array(logits, dtype=np.float64)
+        log_p = z - z.max() - np.log(np.exp(z - z.max()).sum())
+        p = np.exp(log_p)
+        order = np.argsort(np.abs(-log_p - float(-(p * log_p).sum())), kind="stable")
+        keep = order[: int(np.searchsorted(np.cumsum(p[order]), mass)) + 1]
+        out = z - BAN
+        out[keep] = z[keep]
+        return out, state
 
     return wrapped
 
@@ -87,12 +110,14 @@ def no_repeat(step: StepFn, vocab: Vocab) -> StepFn:
 
 
 def write(step: StepFn, state, vocab: Vocab, *, title: str | None = None, keywords: Sequence[str] | None = None,
-          repeat_bigrams: bool = True, **rules) -> str:
+          typical_p: float | None = None, repeat_bigrams: bool = True, **rules) -> str:
     """写一首诗：step、state 来自框架的 writing_step(model)；rules 是 generate 的参数（form、metre、acrostic、
     prefix、temperature、top_k、top_p、rng…）；title 或 keywords 给定时按题作诗（模型要是用 --conditions 训练的）；
-    repeat_bigrams=False 时不重复二字组。"""
+    typical_p 给定时典型采样；repeat_bigrams=False 时不重复二字组。"""
     if title is not None or keywords is not None:
         step = conditioned(step, condition_ids_checked(vocab, title, keywords))
+    if typical_p is not None and typical_p < 1:
+        step = typical(step, typical_p)
     if not repeat_bigrams:
         step = no_repeat(step, vocab)
     return generate(step, state, vocab, **rules)
@@ -107,6 +132,8 @@ def condition_ids_checked(vocab: Vocab, title: str | None, keywords: Sequence[st
     words = [title] if title is not None else list(keywords)
     if not words or not all(w and w.strip() for w in words):
         raise DecodingError("标题或关键词不能为空 (the title or a keyword is empty)")
+    if len("".join("".join(words).split())) > TITLE_CHARS:  # 训练时标题只取前 TITLE_CHARS 个字
+        raise DecodingError(f"题目或关键词太长：最多 {TITLE_CHARS} 个字 (at most {TITLE_CHARS} characters)")
     missing = vocab.missing("".join(words).replace(" ", ""))
     if missing:
         raise DecodingError(f"这些字不在词表里：{' '.join(missing)}"
