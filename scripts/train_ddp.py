@@ -34,6 +34,7 @@ import contextlib
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from datetime import timedelta
@@ -279,7 +280,7 @@ def train(args) -> dict:
     progress = load_state(args.state, model, optimizer, schedule, device)  # 续训
     if progress is None:
         progress = dict(step=0, epoch=0, batch=0, losses=[], train_seconds=0.0, tokens=0, evals=[],
-                        command=" ".join(["python -m scripts.train_ddp", *sys.argv[1:]]), code=code_version(),
+                        command="python -m scripts.train_ddp " + shlex.join(sys.argv[1:]), code=code_version(),
                         started=utc_now(), machine=machine())
     else:
         say(f"从第 {progress['step']} 步接着训练")
