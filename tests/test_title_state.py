@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from utils import torch_poems
+from utils import title_state, torch_poems
 from utils.conditions import KEYWORDS, TITLE, condition_vocab, content_perplexities, encode
 from utils.data import Poem, Vocab, pad_sequences
 from utils.title_state import TitleState, split_condition, token_nlls
@@ -58,3 +58,15 @@ def test_the_condition_changes_the_poem_and_is_learned():
     poems = [Poem("静夜思", JINGYESI), Poem("明月", "明月光。")]
     ppl = content_perplexities(lambda s: token_nlls(net, s), VOCAB, poems)
     assert set(ppl) == {"自己的标题", "不给条件", "随机的标题"} and ppl["自己的标题"] != ppl["不给条件"]
+
+
+def test_save_and_load_keep_both_parts(tmp_path):
+    net = small_net(seed=1)
+    with torch.no_grad():
+        net.to_state.weight.normal_()
+    path = tmp_path / "poem.pt"
+    title_state.save(net, VOCAB, path)
+    back, vocab = title_state.load(path)
+    assert vocab.id2word == VOCAB.id2word and title_state.extra_path(path).exists()
+    seqs = [encode(VOCAB, JINGYESI, title="静夜思")]
+    np.testing.assert_allclose(token_nlls(back, seqs)[0], token_nlls(net, seqs)[0], rtol=1e-6)
