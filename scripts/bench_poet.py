@@ -29,6 +29,10 @@ SETTINGS = {
     "song": ("加宋诗", {}, ["--song"]),
     "song-tang3": ("加宋诗，唐诗算三遍", {}, ["--song", "--tang-repeats", "3"]),
     "song-conditions": ("加宋诗，诗前按比例加标题或关键词（按题作诗）", {}, ["--song", "--conditions"]),
+    "song-tang3-conditions": ("加宋诗，唐诗算三遍，按题作诗：条件当前缀（大模型的做法）", {},
+                              ["--song", "--tang-repeats", "3", "--conditions"]),
+    "song-tang3-title-state": ("同上，但条件编码进初始状态（utils.title_state）", {},
+                               ["--song", "--tang-repeats", "3", "--conditions", "--title-state"]),
     "song-2x512": ("加宋诗，两层", dict(num_layers=2), ["--song"]),
     "song-1024": ("加宋诗，1024 维", dict(hidden_dim=1024), ["--song"]),
     "song-256": ("加宋诗，256 维", dict(hidden_dim=256), ["--song"]),
@@ -50,8 +54,9 @@ def seconds_per_step(model: dict, extra: list[str], workdir) -> float:
 
 
 def run_setting(name: str, minutes: float) -> dict:
-    from utils import torch_poems
-    from utils.data import process_dataset
+    from utils import title_state, torch_poems
+    from utils.conditions import content_perplexities
+    from utils.data import load_poems, process_dataset, split_poems
 
     what, change, extra = SETTINGS[name]
     model = BASE | change
@@ -63,13 +68,21 @@ def run_setting(name: str, minutes: float) -> dict:
     out = wait(launch(1, *train_args(model, extra), "--steps", str(steps), "--eval-every", str(math.ceil(steps / 6)),
                       "--max-minutes", str(1.1 * minutes), workdir=workdir))
     data = process_dataset()
-    trained, _ = torch_poems.load_checkpoint(workdir / "poem.pt")
-    return dict(name=name, what=what, model=model, train_args=extra, seconds_per_step=per_step, planned_steps=steps,
-                steps=out["steps"], train_minutes=out["train_seconds"] / 60, tokens=out["tokens"],
-                wall_minutes=(time.perf_counter() - start) / 60, evals=out["evals"],
-                parameters=torch_poems.count_parameters(trained),
-                valid_ppl=math.exp(torch_poems.evaluate(trained, data.valid)),
-                test_ppl=math.exp(torch_poems.evaluate(trained, data.test)))
+    trained, vocab = torch_poems.load_checkpoint(workdir / "poem.pt")
+    result = dict(name=name, what=what, model=model, train_args=extra, seconds_per_step=per_step, planned_steps=steps,
+                  steps=out["steps"], train_minutes=out["train_seconds"] / 60, tokens=out["tokens"],
+                  wall_minutes=(time.perf_counter() - start) / 60, evals=out["evals"],
+                  parameters=torch_poems.count_parameters(trained),
+                  valid_ppl=math.exp(torch_poems.evaluate(trained, data.valid)),
+                  test_ppl=math.exp(torch_poems.evaluate(trained, data.test)))
+    if "--conditions" in extra:  # 按题作诗用上了题目没有：测试集正文的困惑度，给自己的 / 不给 / 随机的标题
+        net = title_state.load(workdir / "poem.pt")[0] if "--title-state" in extra else None
+
+        def nlls(seqs):
+            return title_state.token_nlls(net, seqs) if net else torch_poems.token_nlls(trained, seqs)
+
+        result["content_perplexities"] = content_perplexities(nlls, vocab, split_poems(load_poems())[2])
+    return result
 
 
 def poet_markdown(result: dict) -> str:

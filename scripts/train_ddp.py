@@ -7,12 +7,13 @@
 
 步数、批大小、学习率、最长字数和模型的默认值取自 utils.course_models（与第 6、7 章相同）；
 --model '{"hidden_dim": 512, "num_layers": 1}' 改模型的设置，--song 把宋诗加进训练集，--conditions 在诗前面按比例
-加上标题或关键词（utils.conditions：模型学会按题作诗）——第 12 章的大模型这样训练。
+加上标题或关键词（utils.conditions：模型学会按题作诗）——第 12 章的大模型这样训练；再加 --title-state 时条件不当前缀、
+而编码进初始状态（utils.title_state，只为与前缀的做法比较；检查点旁边另存 <检查点>.title_state.pt）。
 
 代码不随进程数改变：
 - 每一步的“全局批”与单进程训练完全相同（utils.data.iterate_batches，批大小 --batch-size），
   第 r 个进程只算其中的第 r、r+N、r+2N… 首诗；
-- 损失 = 本进程的逐字损失之和 × N ÷ 全局批的字数。DDP 反向时把各进程的梯度取平均（÷N），
+- 损失 = 本进程的逐字损失之和 × N ÷ 全局批的字数（各进程的字数全归约加起来）。DDP 反向时把各进程的梯度取平均（÷N），
   得到的正好是全局批平均损失的梯度；学习率、余弦退火的步数、每步的字数都与 N 无关；
 - 这台机器的 GPU 够每个进程一块时用 GPU 和 NCCL；GPU 比进程少（如只有 1 块 GPU 的 Colab 上启动 2 个进程）
   或 --device cpu 时，全部进程用 CPU 和 gloo（GPU 不够时打印一行说明），见 choose_backend。
@@ -44,13 +45,14 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from utils import torch_poems
+from utils import title_state, torch_poems
 from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：自适应 softmax 的两层 LSTM）
 from utils.conditions import KeywordExtractor, condition_vocab, training_seqs
 from utils.data import extra_training_poems, iterate_batches, load_poems, process_dataset, split_poems
 from utils.poet import reversed_poem
 from utils.provenance import code_version, machine, utc_now
 from utils.settings import CACHE_DIR, SONG_POEMS_PATH, configure_allocator
+from utils.title_state import TitleState
 from utils.training import run_training
 
 def parse_args(argv=None):
@@ -71,6 +73,8 @@ def parse_args(argv=None):
                    help="与宋诗一起训练时唐诗算几遍（默认 1；宋诗是唐诗的 4.4 倍，重复唐诗让训练集更像唐诗）")
     p.add_argument("--conditions", action="store_true",
                    help="每首训练的诗前面按比例加上标题或关键词（utils.conditions），模型学会按题作诗")
+    p.add_argument("--title-state", action="store_true",
+                   help="与 --conditions 一起用：条件编码进 LSTM 的初始状态，而不是当作前缀（utils.title_state，比较用）")
     p.add_argument("--reverse", action="store_true",
                    help="每首诗倒过来训练（从右往左读的模型，第 12 章给候选重排用；验证集也倒过来求困惑度）")
     p.add_argument("--max-minutes", type=float, help="训练时间（分钟，续训时累计）到了就停，即使没到 --steps")
@@ -161,17 +165,24 @@ class ResumableEpochs:
 
 
 class BatchLoss(torch.nn.Module):
-    """把第 7 章的 model_loss 包成一个模块：DDP 只在经过它的 forward 时安排梯度的全归约。"""
+    """把第 7 章的模型（或 utils.title_state.TitleState）在几行诗上的损失包成一个模块：DDP 只在经过它的 forward 时
+    安排梯度的全归约。"""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, inputs, labels, n):
-        loss = torch_poems.model_loss(self.model, inputs, labels, n)[0]
+    def forward(self, ids, lengths):
+        """这几行的逐字负对数似然之和，与目标字数。"""
+        if isinstance(self.model, TitleState):
+            nll, n = self.model.content_nll(ids, lengths)
+        else:
+            inputs, labels, n = torch_poems.split_inputs(ids, lengths)
+            nll = self.model.token_nll(self.model.features(inputs)[0], labels)
+        mask = torch.arange(nll.shape[1], device=nll.device)[None, :] < n[:, None]
         # 自适应 softmax 只算本进程的字所在的簇：这一步本进程没有某一簇的字，那一簇的参数就不在计算图里，
         # 而 DDP 要每个进程每一步都给每个参数一个梯度。加上 0 × 全部参数之和：损失不变，没用到的参数得到 0 梯度。
-        return loss + 0.0 * sum(p.sum() for p in self.model.parameters())
+        return (nll * mask).sum() + 0.0 * sum(p.sum() for p in self.model.parameters()), n.sum()
 
 
 def local_loss(ddp, ids, lengths, rank: int, world: int, device):
@@ -180,12 +191,14 @@ def local_loss(ddp, ids, lengths, rank: int, world: int, device):
     全局批的行数少于进程数时，没分到行的进程拿第 0 行算一遍、乘 0：它照样参加梯度的全归约，贡献为 0。
     """
     ids, lengths = torch.from_numpy(ids).long(), torch.from_numpy(lengths).long()
-    total_tokens = int((lengths - 1).sum())
-    rows, weight = list(range(rank, len(ids), world)), world / total_tokens
+    rows, used = list(range(rank, len(ids), world)), 1.0
     if not rows:
-        rows, weight = [0], 0.0
-    inputs, labels, n = torch_poems.split_inputs(ids[rows].to(device), lengths[rows].to(device))
-    return ddp(inputs, labels, n) * n.sum() * weight
+        rows, used = [0], 0.0
+    nll_sum, count = ddp(ids[rows].to(device), lengths[rows].to(device))
+    total = (count * used).detach().float()
+    if world > 1:
+        dist.all_reduce(total)  # 全局批的目标字数
+    return nll_sum * used * world / total
 
 
 def save_atomic(obj, path: Path) -> None:
@@ -208,7 +221,7 @@ def save_state(path: Path, model, optimizer, schedule, progress: dict, device: t
     """所有进程一起调用：收齐每个进程的随机状态，由 0 号进程把续训需要的一切原子地写进 path。
 
     模型和优化器在各进程上相同（第 10 章第 3 节），存一份就够；随机状态各进程不同，每个进程一份。
-    （这个模型训练时不抽随机数——没有 dropout；存下它，加上 dropout 之后续训的结果也不变。）
+    （第 7 章的模型没有 dropout，训练时不抽随机数；--model 加了 dropout 就要抽：存下它，续训时接着原来的随机数往下抽。）
     """
     rngs = [None] * dist.get_world_size()
     dist.all_gather_object(rngs, rng_state(device))
@@ -260,6 +273,8 @@ def train(args) -> dict:
         poems += song[:args.limit]
         say(f"宋诗：{counts}；训练集共 {len(poems)} 首")
     vocab = data.vocab
+    if args.title_state and not args.conditions:
+        raise SystemExit("--title-state 要与 --conditions 一起用 (--title-state needs --conditions)")
     if args.reverse:
         if args.conditions:
             raise SystemExit("--reverse 与 --conditions 不能同时用 (--reverse takes no conditions)")
@@ -274,10 +289,11 @@ def train(args) -> dict:
     seqs = [s[:args.max_len] for s in seqs]
     torch.manual_seed(args.seed)  # 各进程同样初始化（DDP 也会把 0 号进程的参数广播给其余进程）
     model = torch_poems.build_model(len(vocab), device=device, **(MODEL | args.model))
-    ddp = DistributedDataParallel(BatchLoss(model))
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, eps=1e-7)
+    net = TitleState(model, title_state.separators(vocab)).to(device) if args.title_state else model
+    ddp = DistributedDataParallel(BatchLoss(net))
+    optimizer = torch.optim.Adam(net.parameters(), lr=args.learning_rate, eps=1e-7)
     schedule = torch_poems.cosine_schedule(optimizer, args.steps)
-    progress = load_state(args.state, model, optimizer, schedule, device)  # 续训
+    progress = load_state(args.state, net, optimizer, schedule, device)  # 续训
     if progress is None:
         progress = dict(step=0, epoch=0, batch=0, losses=[], train_seconds=0.0, tokens=0, evals=[],
                         command="python -m scripts.train_ddp " + shlex.join(sys.argv[1:]), code=code_version(),
@@ -291,7 +307,7 @@ def train(args) -> dict:
             loss = local_loss(ddp, ids, lengths, rank, world, device)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # DDP 在这里把各进程的梯度全归约（取平均），与反向传播重叠进行
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         optimizer.step()
         schedule.step()
         total = loss.detach().clone()
@@ -300,7 +316,7 @@ def train(args) -> dict:
 
     if args.bench_steps:
         result = bench(step, global_batches(seqs, args.batch_size, 0), args.bench_steps, args.bench_rounds,
-                       model, world, say)
+                       net, world, say)
         # 计时的几批不一定有代表性：给出整个训练集平均每步的字数，调用方用字/秒换算每步用时
         result["mean_step_tokens"] = args.batch_size * (sum(map(len, seqs)) / len(seqs) - 1)
         return result
@@ -321,7 +337,7 @@ def train(args) -> dict:
         say(f"第 {progress['step']} 步 损失 {loss:.4f}")
         every_steps = bool(args.save_every_steps) and progress["step"] % args.save_every_steps == 0
         if anyone(every_steps or time.monotonic() - last_save > args.save_every, device):
-            save_state(args.state, model, optimizer, schedule, progress, device)
+            save_state(args.state, net, optimizer, schedule, progress, device)
             last_save = time.monotonic()
 
     def validate() -> float:
@@ -348,9 +364,12 @@ def train(args) -> dict:
                  evaluate=validate if args.eval_every else None, eval_every=args.eval_every or None,
                  stop_when=reached, progress=False,
                  max_train_seconds=args.max_minutes and 60 * args.max_minutes - progress["train_seconds"])
-    save_state(args.state, model, optimizer, schedule, progress, device)
+    save_state(args.state, net, optimizer, schedule, progress, device)
     if rank == 0:
-        torch_poems.save_checkpoint(model, vocab, args.checkpoint)
+        if args.title_state:
+            title_state.save(net, vocab, args.checkpoint)
+        else:
+            torch_poems.save_checkpoint(model, vocab, args.checkpoint)
         say(f"完成 {progress['step']} 步，训练用时 {progress['train_seconds']:.1f} 秒，检查点 {args.checkpoint.name}")
     dist.barrier()
     return progress
