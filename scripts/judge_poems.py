@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from utils import course_models, poet, provenance
+from utils.conditions import TITLE_CHARS
 from utils.data import load_poems, process_dataset, split_poems
 from utils.frameworks import library
 from utils.judge import held_out_real, judge, judge_markdown, matched, scorer
@@ -51,7 +52,7 @@ def main(argv=None, scorers: dict | None = None) -> dict:
                    help="每首写这么多首候选，挑写诗模型（和 --reverse-checkpoint）给的平均负对数似然最小的一首")
     p.add_argument("--reverse-checkpoint", type=Path, help="从右往左读的模型（train_ddp --reverse），给候选打分")
     p.add_argument("--own-titles", action="store_true",
-                   help="按题作诗：每首生成的诗以它所配的那首真诗的标题为题（标题里词表外的字去掉）")
+                   help="按题作诗：每首生成的诗以它所配的那首真诗的标题为题（前 12 个字，词表外的字去掉）")
     p.add_argument("--limit", type=int, default=LIMIT, help="只随机取这么多首真诗（默认全部）")
     p.add_argument("--name", default="default", help="结果文件名")
     args = p.parse_args(argv)
@@ -75,7 +76,9 @@ def main(argv=None, scorers: dict | None = None) -> dict:
         reverse = scorer(lambda seqs: lib.token_nlls(backward, seqs), vocab)
         rerankers.append(lambda texts: reverse([poet.reversed_poem(t) for t in texts]))
 
-    titles = {p.content: "".join(c for c in p.title if c in vocab.word2id) for p in load_poems()}
+    # 与训练时一样只取标题的前 TITLE_CHARS 个字；词表外的字（训练时记作 <unk>）去掉
+    titles = {p.content: "".join(c for c in "".join(p.title.split())[:TITLE_CHARS] if c in vocab.word2id)
+              for p in load_poems()}
 
     def write(form, seed):
         rng = np.random.default_rng(seed)  # 一首候选时与 make poem --seed 写的相同

@@ -68,3 +68,16 @@ def test_content_perplexity_counts_only_the_poem_and_sees_whether_the_title_help
     assert ppl["不给条件"] == pytest.approx(np.exp(2.0))
     assert ppl["自己的标题"] == pytest.approx(np.exp(1.5))       # 一首有“静夜思”，一首没有
     assert ppl["随机的标题"] == pytest.approx(np.exp(1.5))       # 两首互换标题：还是一首有
+
+
+def test_the_committed_measurements_are_the_tables_in_their_readme():
+    """results/conditions/：scripts.judge_conditions 的完整运行，README 里的表就是 conditions_markdown 排出来的。"""
+    import json
+
+    from scripts.judge_conditions import conditions_markdown
+    from utils.settings import REPO_ROOT
+
+    folder = REPO_ROOT / "results" / "conditions"
+    result = json.loads((folder / "poet.json").read_text(encoding="utf-8"))
+    assert not result["fast"] and result["per_theme"] >= 100
+    assert conditions_markdown(result) in (folder / "README.md").read_text(encoding="utf-8")
