@@ -2,9 +2,10 @@
 
 例：python -m utils.poem_cli --form 七绝 --acrostic 春江花月 --count 2
     python -m utils.poem_cli --form 五律 --metre --rhyme 下平七阳   （合平仄谱，押平水韵“阳”韵）
-默认用第 6、7 章的主模型（两层 LSTM）：你自己完整运行那两章时存下的检查点，否则仓库里提交的（models/），
-不用先训练。要别的循环单元（--cell gru 等）时，第一次运行先用默认预算训练一个（进度条给出剩余时间），
-存到 .cache/，以后直接读取。
+    python -m utils.poem_cli --title 送别 --form 五律 --metre             （按题作诗）
+默认用第 12 章随仓库提交的大模型 models/poet.pt 和那一章选出的解码（utils.poet.DEFAULTS），不用先训练；
+--framework tf 用第 6 章的主模型（你自己完整运行那一章时存下的检查点，否则仓库里提交的）。
+要别的循环单元（--cell gru 等）时，第一次运行先用默认预算训练一个（进度条给出剩余时间），存到 .cache/，以后直接读取。
 输入有误时在 stderr 打印一行中文说明（附英文），以非零状态退出。
 """
 from __future__ import annotations

@@ -26,8 +26,9 @@ from utils.data import Vocab
 from utils.decoding import DecodingError, StepFn, check_sampling, generate
 
 BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可选，它的概率就是 0
-# make poem 默认的解码设置（命令行、评判脚本共用；repeat_bigrams=False 即不重复二字组）
-DEFAULTS = dict(temperature=0.8, top_k=40, top_p=None, typical_p=None, repeat_bigrams=True)
+# make poem 默认的解码设置（命令行、评判脚本、写诗小部件共用；repeat_bigrams=False 即不重复二字组）：
+# 第 12 章的解码表（results/judge/decoding/）上字 n-gram 分类器最难分辨、distinct-2 与真诗相同的一种
+DEFAULTS = dict(temperature=1.0, top_k=None, top_p=None, typical_p=0.9, repeat_bigrams=False)
 
 
 def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
