@@ -78,7 +78,7 @@ def main(argv=None, scorers: dict | None = None) -> dict:
 
     # 与训练时一样只取标题的前 TITLE_CHARS 个字；词表外的字（训练时记作 <unk>）去掉
     titles = {p.content: "".join(c for c in "".join(p.title.split())[:TITLE_CHARS] if c in vocab.word2id)
-              for p in load_poems()}
+              for p in load_poems()} if args.own_titles else {}
 
     def write(form, seed):
         rng = np.random.default_rng(seed)  # 一首候选时与 make poem --seed 写的相同
