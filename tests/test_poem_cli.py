@@ -138,6 +138,24 @@ def test_by_default_the_shipped_chapter_model_writes_without_training(tmp_path):
     assert poem_form(out.replace("\n", "")) == "五言律诗" and not list(tmp_path.iterdir())
 
 
+def test_writing_from_a_pytorch_checkpoint_does_not_import_torch(tiny):
+    """PyTorch 的检查点用 NumPy 来写（utils.numpy_writer）：import torch 比写一首诗还慢。"""
+    code = ("import sys; from utils import poem_cli; "
+            f"poem_cli.main(['--checkpoint', {str(tiny)!r}, '--form', '五绝', '--seed', '0']); "
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                          encoding="utf-8", timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    *poem, imported = done.stdout.splitlines()
+    assert poem_form("".join(poem)) == "五言绝句" and imported == "False"
+    from utils.poet import DEFAULTS, write
+    from utils.torch_poems import load_checkpoint, prepare_to_write, writing_step
+
+    model, vocab = load_checkpoint(tiny)
+    prepare_to_write(model)
+    assert "".join(poem) == write(*writing_step(model), vocab, form="五绝", rng=0, **DEFAULTS)  # 与 PyTorch 写的相同
+
+
 def test_first_run_trains_and_caches_then_reuses(tmp_path):
     # 仓库里只提交了 LSTM 的检查点：要 GRU 就得先训练
     code, out, err = poem_cli("--cell", "gru", "--steps", 1, "--form", "五绝", "--seed", 0, cache=tmp_path)

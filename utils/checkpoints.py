@@ -1,11 +1,30 @@
 """检查点是否与当前的词表和模型相符：TensorFlow 与 PyTorch 两章共用的检查（不依赖框架）。"""
 from __future__ import annotations
 
+from pathlib import Path
+
 from utils.data import Vocab
+
+TORCH_FORMAT = "rnn_tang_poems/torch-1"  # PyTorch 检查点里的格式标记（torch_poems 存，numpy_writer 也读）
+# 两个框架的检查点文件名的结尾（Keras 3 只肯把权重存进以 .weights.h5 结尾的文件）
+SUFFIXES = {"tf": ".weights.h5", "torch": ".pt"}
 
 
 class CheckpointError(ValueError):
     """检查点读不了，或与当前模型 / 词表不匹配。"""
+
+
+def require_file(path: Path) -> None:
+    if not path.is_file():
+        raise CheckpointError(f"找不到检查点 {path.name} (checkpoint not found)")
+
+
+def checked_torch_checkpoint(saved, path: Path) -> dict:
+    """读出的对象须是 torch_poems.save_checkpoint 存的字典，否则报一条统一的说明。"""
+    if not isinstance(saved, dict) or saved.get("format") != TORCH_FORMAT:
+        raise CheckpointError(f"{path.name} 不是本课程保存的 PyTorch 检查点"
+                              f" (not a checkpoint saved by torch_poems.save_checkpoint)")
+    return saved
 
 
 def check_vocab_size(vocab: Vocab, config: dict) -> None:

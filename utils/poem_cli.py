@@ -6,6 +6,7 @@
 默认用第 12 章随仓库提交的大模型 models/poet.pt 和那一章选出的解码（utils.poet.DEFAULTS），不用先训练；
 --framework tf 用第 6 章的主模型（你自己完整运行那一章时存下的检查点，否则仓库里提交的）。
 要别的循环单元（--cell gru 等）时，第一次运行先用默认预算训练一个（进度条给出剩余时间），存到 .cache/，以后直接读取。
+PyTorch 的检查点用 NumPy 来写（utils/numpy_writer.py），不必 import torch，第一首诗在一秒左右写出来。
 输入有误时在 stderr 打印一行中文说明（附英文），以非零状态退出。
 """
 from __future__ import annotations
@@ -16,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from utils import numpy_writer
+from utils.checkpoints import SUFFIXES, CheckpointError
 from utils.conditions import split_keywords
 from utils.data import FORM_ALIASES, CorpusError, process_dataset
 from utils.decoding import DecodingError, PoemPlan
@@ -79,7 +82,7 @@ def default_checkpoint(framework: str, cell: str) -> Path:
     """没给 --checkpoint 时用哪个检查点：你用 make poem 训练过的（.cache/poem_<框架>_<单元>）；
     否则 LSTM 先用仓库里提交的大模型 models/poet.pt（PyTorch，有的话），再用第 6、7 章的主模型（你自己训练的，
     或仓库里提交的）；都没有时是将要训练出来的那个文件。"""
-    own = CACHE_DIR / f"poem_{framework}_{cell}{library(framework).CHECKPOINT_SUFFIX}"
+    own = CACHE_DIR / f"poem_{framework}_{cell}{SUFFIXES[framework]}"
     if own.exists() or cell != MODEL["cell"]:
         return own
     poet = course_models.poet_checkpoint() if framework == "torch" else None
@@ -95,42 +98,53 @@ def train_model(lib, data, cell: str, steps: int):
     return model
 
 
+def train_and_save(args, lib, cell: str, path: Path) -> None:
+    """还没有检查点：先检查输入（免得训练完才报错），再训练、存到 path。"""
+    if not path.name.endswith(lib.CHECKPOINT_SUFFIX):
+        raise UsageError(f"{args.framework} 的检查点文件名须以 {lib.CHECKPOINT_SUFFIX} 结尾"
+                         f" (checkpoint name must end with {lib.CHECKPOINT_SUFFIX})")
+    data = process_dataset()
+    PoemPlan(data.vocab, args.first, args.acrostic, args.form, args.metre, args.rhyme)
+    print(f"还没有检查点：先训练一个 {cell} 模型（{args.steps} 步），之后直接读取"
+          f" (no checkpoint yet: training one)", file=sys.stderr)
+    start = time.perf_counter()
+    model = train_model(lib, data, cell, args.steps)
+    lib.save_checkpoint(model, data.vocab, path)
+    print(f"训练用时 {time.perf_counter() - start:.0f} 秒，检查点已存到 {shown(path)}", file=sys.stderr)
+
+
+def writer(args, path: Path):
+    """(单步函数, 初始状态, 词表)。PyTorch 的检查点用 NumPy 来写（utils.numpy_writer）：不必 import torch，
+    第一首诗快一秒多；只有要训练时才用到框架。"""
+    if not path.exists():
+        train_and_save(args, library(args.framework), args.cell or "lstm", path)
+    if args.framework == "torch":
+        config, vocab, step = numpy_writer.load(path)
+        state = None
+    else:
+        lib = library(args.framework)
+        model, vocab = lib.load_checkpoint(path)
+        lib.prepare_to_write(model)
+        (step, state), config = lib.writing_step(model), model.config
+    if args.cell and config["cell"] != args.cell:
+        raise UsageError(f"检查点 {path.name} 用的是 {config['cell']}，不是 --cell {args.cell}"
+                         f" (the checkpoint holds a {config['cell']} model)")
+    return step, state, vocab
+
+
 def run(args) -> None:
     rules = decoding_rules(args)
-    lib = library(args.framework)
-    cell = args.cell or "lstm"
-    path = args.checkpoint or default_checkpoint(args.framework, cell)
+    path = args.checkpoint or default_checkpoint(args.framework, args.cell or "lstm")
     try:
-        if path.exists():
-            model, vocab = lib.load_checkpoint(path)
-            if args.cell and model.config["cell"] != args.cell:
-                raise UsageError(f"检查点 {path.name} 用的是 {model.config['cell']}，不是 --cell {args.cell}"
-                                 f" (the checkpoint holds a {model.config['cell']} model)")
-        else:
-            if not path.name.endswith(lib.CHECKPOINT_SUFFIX):
-                raise UsageError(f"{args.framework} 的检查点文件名须以 {lib.CHECKPOINT_SUFFIX} 结尾"
-                                 f" (checkpoint name must end with {lib.CHECKPOINT_SUFFIX})")
-            data = process_dataset()
-            vocab = data.vocab
-            # 先检查输入，免得训练完才报错
-            PoemPlan(vocab, args.first, args.acrostic, args.form, args.metre, args.rhyme)
-            print(f"还没有检查点：先训练一个 {cell} 模型（{args.steps} 步），之后直接读取"
-                  f" (no checkpoint yet: training one)", file=sys.stderr)
-            start = time.perf_counter()
-            model = train_model(lib, data, cell, args.steps)
-            lib.save_checkpoint(model, vocab, path)
-            print(f"训练用时 {time.perf_counter() - start:.0f} 秒，检查点已存到 {shown(path)}",
-                  file=sys.stderr)
-        lib.prepare_to_write(model)
-        keywords = None if args.keywords is None else split_keywords(args.keywords)
-        for i in range(args.count):
-            seed = None if args.seed is None else args.seed + i
-            poem = write(*lib.writing_step(model), vocab, title=args.title, keywords=keywords, prefix=args.first,
-                         acrostic=args.acrostic, form=args.form, metre=args.metre, rhyme=args.rhyme,
-                         rng=seed, **rules)
-            print(("\n" if i else "") + format_poem(poem), flush=True)
-    except lib.CheckpointError as e:
+        step, state, vocab = writer(args, path)
+    except CheckpointError as e:
         raise UsageError(str(e)) from None
+    keywords = None if args.keywords is None else split_keywords(args.keywords)
+    for i in range(args.count):
+        seed = None if args.seed is None else args.seed + i
+        poem = write(step, state, vocab, title=args.title, keywords=keywords, prefix=args.first,
+                     acrostic=args.acrostic, form=args.form, metre=args.metre, rhyme=args.rhyme, rng=seed, **rules)
+        print(("\n" if i else "") + format_poem(poem), flush=True)
 
 
 def main(argv=None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.checkpoints import CheckpointError, check_compatible, check_vocab_size
+from utils.checkpoints import SUFFIXES, CheckpointError, check_compatible, check_vocab_size
 from utils.data import Vocab, iterate_batches, length_sorted_chunks, pad_sequences
 from utils.decoding import generate
 from utils.settings import import_tensorflow
@@ -463,7 +463,7 @@ def gen(model: myRNNModel, vocab: Vocab, prefix: str = "", *, acrostic: str | No
 # ---------------------------------------------------------------- 检查点
 
 _META = "rnn_tang_poems"  # 权重文件里存放词表与模型设置的属性名
-CHECKPOINT_SUFFIX = ".weights.h5"  # Keras 3 只肯把权重存进这样命名的文件
+CHECKPOINT_SUFFIX = SUFFIXES["tf"]
 
 
 def save_checkpoint(model: myRNNModel, vocab: Vocab, path) -> Path:

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
-from utils.checkpoints import CheckpointError, check_compatible, check_vocab_size
+from utils.checkpoints import (SUFFIXES, TORCH_FORMAT, CheckpointError, check_compatible, check_vocab_size,
+                               checked_torch_checkpoint, require_file)
 from utils.data import Vocab, iterate_batches, length_sorted_chunks, pad_sequences, stream_windows
 from utils.decoding import generate
 from utils.settings import torch_device
@@ -27,8 +28,7 @@ from utils.training import planned_steps, run_training
 CELLS = {"simple": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 ADAPTIVE_DIV = 4.0  # 自适应 softmax：每往后一簇，打分的维度除以 4
 DEFAULT_THREADS = torch.get_num_threads()  # PyTorch 默认的 CPU 线程数（一般等于核数）
-FORMAT = "rnn_tang_poems/torch-1"  # 检查点里的格式标记
-CHECKPOINT_SUFFIX = ".pt"
+CHECKPOINT_SUFFIX = SUFFIXES["torch"]
 
 
 # ---------------------------------------------------------------- 数据
@@ -501,7 +501,7 @@ def save_checkpoint(model: myRNNModel, vocab: Vocab, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"format": FORMAT, "config": model.config, "id2word": vocab.id2word,
+    torch.save({"format": TORCH_FORMAT, "config": model.config, "id2word": vocab.id2word,
                 "state_dict": state}, path)
     return path
 
@@ -509,16 +509,12 @@ def save_checkpoint(model: myRNNModel, vocab: Vocab, path) -> Path:
 def read_checkpoint(path) -> dict:
     """用 weights_only=True 读检查点（只读张量和基本类型，不执行文件里的代码）并检查格式。"""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"找不到检查点 {path.name} (checkpoint not found)")
+    require_file(path)
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # 各种损坏或陌生的文件会引发各种异常，统一成一条说明
         saved = None
-    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
-        raise CheckpointError(f"{path.name} 不是本课程保存的 PyTorch 检查点"
-                              f" (not a checkpoint saved by torch_poems.save_checkpoint)")
-    return saved
+    return checked_torch_checkpoint(saved, path)
 
 
 def load_checkpoint(path, device=None) -> tuple[myRNNModel, Vocab]:
