@@ -31,7 +31,8 @@ def conditions_markdown(result: dict) -> str:
     ppl = result["perplexity"]
     rows = [f"测试集的 {result['test_poems']:,} 首真诗，正文每字的困惑度：", "",
             "| 给的条件 | 困惑度 |", "|---|---:|", *(f"| {k} | {v:.1f} |" for k, v in ppl.items()), "",
-            f"题材命中率（每种题材生成 {result['per_theme']} 首；真诗是测试集里标题属于这种题材的诗）：", "",
+            f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {result['decoding'].get('guidance', 1.0):g}；"
+            "真诗是测试集里标题属于这种题材的诗）：", "",
             "| 题材 | 测试集真诗（首数） | 真诗命中率 | 按题生成的命中率 | 之比（须 ≥ 0.8） |", "|---|---:|---:|---:|---:|"]
     for theme, r in result["themes"].items():
         rows.append(f"| {theme} | {r['real_poems']} | {r['real']:.0%} | {r['generated']:.0%} | {r['ratio']:.2f} |")
@@ -43,6 +44,8 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", type=Path, help="写诗的 PyTorch 检查点（默认：make poem 的默认模型）")
     p.add_argument("--per-theme", type=int, default=pick(100, 8), help="每种题材生成几首")
+    p.add_argument("--guidance", type=float, default=poet.DEFAULTS["guidance"],
+                   help="无分类器引导的分量（默认同 make poem）")
     args = p.parse_args(argv)
     start = time.perf_counter()
     lib = library("torch")
@@ -53,23 +56,25 @@ def main(argv=None) -> dict:
     test = pick(test, test[:200])
     perplexity = content_perplexities(lambda seqs: lib.token_nlls(model, seqs), vocab, test)
 
+    decoding = poet.DEFAULTS | dict(guidance=args.guidance)
     classifier = ThemeClassifier([p.content for p in train], [p.title for p in train])
     themes = {}
     for theme in THEMES:
         real = [p.content for p in test if theme in themes_of(p.title)]
         written = [poet.write(*lib.writing_step(model), vocab, title=theme, form=REGULAR_FORMS[i % len(REGULAR_FORMS)],
-                              metre=True, rng=i, **poet.DEFAULTS) for i in range(args.per_theme)]
+                              metre=True, rng=i, **decoding) for i in range(args.per_theme)]
         rates = dict(real=classifier.hit_rate(real, theme), generated=classifier.hit_rate(written, theme))
         themes[theme] = rates | dict(real_poems=len(real), ratio=rates["generated"] / max(rates["real"], 1e-9),
                                      samples=written[:4])
     shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
     result = dict(checkpoint=shown.as_posix(), test_poems=len(test), perplexity=perplexity, per_theme=args.per_theme,
-                  themes=themes, decoding=poet.DEFAULTS, machine=provenance.machine(), date=provenance.utc_now(),
+                  themes=themes, decoding=decoding, machine=provenance.machine(), date=provenance.utc_now(),
                   minutes=(time.perf_counter() - start) / 60, fast=FAST)
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    out = RESULT if args.guidance == poet.DEFAULTS["guidance"] else RESULT.with_stem(f"{RESULT.stem}_g{args.guidance:g}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(conditions_markdown(result))
-    print(f"\n共用时 {result['minutes']:.1f} 分钟；结果：{RESULT}")
+    print(f"\n共用时 {result['minutes']:.1f} 分钟；结果：{out}")
     return result
 
 

@@ -71,6 +71,8 @@ def test_writes_well_formed_poems_reproducibly(tiny):
     (["--top-p", "1.5"], "top_p 必须在 (0, 1] 之间"),
     (["--top-p", "0"], "top_p 必须在 (0, 1] 之间"),
     (["--typical-p", "1.5"], "typical_p 必须在 (0, 1] 之间"),
+    (["--guidance", "0.5"], "guidance 必须 ≥ 1"),
+    (["--guidance", "nan"], "guidance 必须 ≥ 1"),
     (["--cell", "lstm"], "不是 --cell lstm"),
     (["--form", "九绝"], "参数有误"),
 ])

@@ -7,7 +7,7 @@ from utils.data import Vocab, poem_lines
 from utils.decoding import DecodingError
 from utils.judge import bigrams
 from utils.metre import tone_table
-from utils.poet import BAN, conditioned, no_repeat, rerank, reversed_poem, typical, write
+from utils.poet import BAN, conditioned, guided, no_repeat, rerank, reversed_poem, typical, write
 
 VOCAB = condition_vocab(Vocab(["<pad>", "<unk>", "<bos>", "<eos>", "，", "。", *sorted(tone_table())[:400]]))
 
@@ -26,6 +26,36 @@ def test_the_condition_is_fed_right_after_bos_and_only_once():
     step(VOCAB.bos_id, None)
     step(10, None)
     assert fed == [VOCAB.bos_id, 7, 8, VOCAB.word2id[TITLE], 10]
+
+
+def test_guidance_pushes_the_log_probabilities_away_from_the_unconditioned_reading():
+    """假模型：读过分隔符 <title> 之后偏爱字 20（logits +1），没读过时均匀。
+    引导 w 下：log p = log p(无条件) + w × (log p(条件) − log p(无条件))，字 20 比别的字高 w × 1。"""
+    sep = VOCAB.word2id[TITLE]
+
+    def step(token_id, state):
+        seen = bool(state) or token_id == sep
+        logits = np.zeros(len(VOCAB))
+        logits[20] = 1.0 if seen else 0.0
+        return logits, seen
+
+    wrapped = guided(step, [7, sep], 3.0)
+    logits, state = wrapped(VOCAB.bos_id, (False, False))
+    assert state == (True, False)  # 只有一遍读了条件
+    assert logits[20] - logits[21] == pytest.approx(3.0)
+    logits, state = wrapped(10, state)
+    assert logits[20] - logits[21] == pytest.approx(3.0) and state == (True, False)
+    plain = np.log(np.full(len(VOCAB), 1 / len(VOCAB)))
+    assert logits[21] == pytest.approx(plain[21] + 3.0 * (-np.log(len(VOCAB) - 1 + np.e) - plain[21]))
+
+
+def test_guidance_changes_nothing_for_a_model_that_ignores_the_condition_and_below_1_is_refused():
+    logits = np.random.default_rng(0).normal(size=len(VOCAB))
+    title = VOCAB.id2word[30]
+    one = write(recording_step([], logits), None, VOCAB, title=title, form="五绝", rng=1)
+    assert one == write(recording_step([], logits), None, VOCAB, title=title, form="五绝", rng=1, guidance=4.0)
+    with pytest.raises(DecodingError, match="guidance"):
+        write(recording_step([], logits), None, VOCAB, title=title, form="五绝", rng=1, guidance=0.5)
 
 
 def test_written_poems_never_repeat_a_bigram_even_when_the_model_loves_one():

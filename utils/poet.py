@@ -1,8 +1,9 @@
 """第 12 章的写诗：第 6、7 章的解码规则（utils.decoding.generate：体裁、格律、藏头、首句、温度、top-k、top-p）
-不变，外面再包两层，都只改“单步函数” step(token_id, state) -> (logits, state)：
+不变，外面再包几层，都只改“单步函数” step(token_id, state) -> (logits, state)：
 
 - conditioned：按题作诗。generate 第一次调用 step（喂 <bos>）之后，接着把条件（标题或关键词加分隔符，
   utils.conditions）一个个喂进去，返回读完条件之后的 logits；之后照常。
+- guided：按题作诗时加强题目的作用（无分类器引导）：并排跑读了题目和没读题目的两遍，把两者对数概率之差放大 guidance 倍。
 - typical：典型采样（typical sampling，Meister 等 2023）。只留“意外程度”−log p 最接近这一步的熵的那些字，
   累计概率到 typical_p 为止：既不总挑最可能的字（太平），也不挑极不可能的字（太怪）。
 - no_repeat：不重复二字组。一句之内相邻的两个字是一个二字组；这首诗里已经写过的二字组，下一个字就不再选它
@@ -28,7 +29,7 @@ from utils.decoding import DecodingError, StepFn, check_sampling, generate
 BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可选，它的概率就是 0
 # make poem 默认的解码设置（命令行、评判脚本、写诗小部件共用；repeat_bigrams=False 即不重复二字组）：
 # 第 12 章的解码表（results/judge/decoding/）上字 n-gram 分类器最难分辨、distinct-2 与真诗相同的一种
-DEFAULTS = dict(temperature=1.0, top_k=None, top_p=None, typical_p=0.9, repeat_bigrams=False)
+DEFAULTS = dict(temperature=1.0, top_k=None, top_p=None, typical_p=0.9, repeat_bigrams=False, guidance=1.0)
 
 
 def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,6 +43,8 @@ def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"只在累计概率达到 p 的最可能的字里抽（nucleus；默认 {d['top_p'] or '不用'}）")
     p.add_argument("--typical-p", type=float, default=d["typical_p"],
                    help=f"典型采样：只留意外程度最接近熵的字，累计概率到 p 为止（默认 {d['typical_p'] or '不用'}）")
+    p.add_argument("--guidance", type=float, default=d["guidance"],
+                   help=f"按题作诗时题目的分量（无分类器引导），1 是不加强，须 ≥ 1（默认 {d['guidance']}）")
     p.add_argument("--repeat-bigrams", action=argparse.BooleanOptionalAction, default=d["repeat_bigrams"],
                    help="一首诗里可以重复二字组（--no-repeat-bigrams：不重复）")
 
@@ -52,7 +55,9 @@ def decoding_rules(args: argparse.Namespace) -> dict:
     check_sampling(**rules)
     if args.typical_p is not None and not 0 < args.typical_p <= 1:
         raise DecodingError(f"typical_p 必须在 (0, 1] 之间，收到 {args.typical_p} (typical_p must be in (0, 1])")
-    return rules | dict(typical_p=args.typical_p, repeat_bigrams=args.repeat_bigrams)
+    if not args.guidance >= 1:
+        raise DecodingError(f"guidance 必须 ≥ 1，收到 {args.guidance} (guidance must be at least 1)")
+    return rules | dict(typical_p=args.typical_p, repeat_bigrams=args.repeat_bigrams, guidance=args.guidance)
 
 
 def conditioned(step: StepFn, condition: Sequence[int]) -> StepFn:
@@ -67,6 +72,31 @@ def conditioned(step: StepFn, condition: Sequence[int]) -> StepFn:
             for token in condition:
                 logits, state = step(token, state)
         return logits, state
+
+    return wrapped
+
+
+def _log_softmax(logits) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max()
+    return z - np.log(np.exp(z).sum())
+
+
+def guided(step: StepFn, condition: Sequence[int], weight: float) -> StepFn:
+    """无分类器引导（classifier-free guidance，Ho & Salimans 2022；用于语言模型见 Sanchez 等 2023）：
+    同一个模型并排读两遍——一遍读了条件，一遍没有——每步的对数概率取
+    log p(·|无条件) + weight × (log p(·|条件) − log p(·|无条件))。
+    weight = 1 就是只按条件写；weight > 1 时，条件让哪些字变得更可能，就再往那边推一些。
+    模型训练时有两成的诗不加条件，所以它本来就会写“无条件”的那一遍。
+    状态是 (读了条件的状态, 没读的状态)，开始时两个都是框架给的初始状态。"""
+    with_condition = conditioned(step, condition)
+
+    def wrapped(token_id, state):
+        cond_state, plain_state = state
+        cond_logits, cond_state = with_condition(token_id, cond_state)
+        plain_logits, plain_state = step(token_id, plain_state)
+        plain = _log_softmax(plain_logits)
+        return plain + weight * (_log_softmax(cond_logits) - plain), (cond_state, plain_state)
 
     return wrapped
 
@@ -111,12 +141,18 @@ def no_repeat(step: StepFn, vocab: Vocab) -> StepFn:
 
 
 def write(step: StepFn, state, vocab: Vocab, *, title: str | None = None, keywords: Sequence[str] | None = None,
-          typical_p: float | None = None, repeat_bigrams: bool = True, **rules) -> str:
+          guidance: float = 1.0, typical_p: float | None = None, repeat_bigrams: bool = True, **rules) -> str:
     """写一首诗：step、state 来自框架的 writing_step(model)；rules 是 generate 的参数（form、metre、acrostic、
     prefix、temperature、top_k、top_p、rng…）；title 或 keywords 给定时按题作诗（模型要是用 --conditions 训练的）；
-    typical_p 给定时典型采样；repeat_bigrams=False 时不重复二字组。"""
+    guidance > 1 时按题作诗用无分类器引导（guided）；typical_p 给定时典型采样；repeat_bigrams=False 时不重复二字组。"""
+    if not guidance >= 1:
+        raise DecodingError(f"guidance 必须 ≥ 1，收到 {guidance} (guidance must be at least 1)")
     if title is not None or keywords is not None:
-        step = conditioned(step, condition_ids_checked(vocab, title, keywords))
+        condition = condition_ids_checked(vocab, title, keywords)
+        if guidance > 1:
+            step, state = guided(step, condition, guidance), (state, state)
+        else:
+            step = conditioned(step, condition)
     if typical_p is not None and typical_p < 1:
         step = typical(step, typical_p)
     if not repeat_bigrams:
