@@ -48,6 +48,8 @@ def test_bad_input_shows_the_same_message_as_the_command_line(writer, change, me
 
 
 def test_the_title_fields_reach_the_writer_only_when_asked_for():
+    from utils.poet import DEFAULTS
+
     seen = []
     plain = PoemWriter(lambda **kw: seen.append(kw) or "春风花月夜，山水白云天。", count=1)
     plain.on_click()
@@ -60,6 +62,12 @@ def test_the_title_fields_reach_the_writer_only_when_asked_for():
     titled.on_click()
     assert seen[-1]["title"] is None and seen[-1]["keywords"] == ["明月", "故乡"]
     assert titled.title in titled.widget.children
+    guided = PoemWriter(lambda **kw: seen.append(kw) or "春风花月夜，山水白云天。", count=1, titles=True,
+                        rules=DEFAULTS | dict(guidance=2.5))
+    assert guided.guidance in guided.widget.children and guided.guidance.value == 2.5
+    guided.guidance.value = 4.0
+    guided.on_click()
+    assert seen[-1]["guidance"] == 4.0
 
 
 def test_decoding_rules_start_the_sliders_and_reach_the_writer():

@@ -2,7 +2,7 @@
 
 第 6、7 章末尾用它：PoemWriter(lambda **kw: gen(model, vocab, **kw))；第 12 章的大模型写诗用 utils.poet.write，
 给 rules=utils.poet.DEFAULTS（make poem 的默认解码，多出典型采样的滑块和“不重复二字组”的勾选），按题作诗再加 titles=True，
-多出“题目”“关键词”两栏：PoemWriter(lambda **kw: write(*writing_step(model), vocab, **kw), rules=DEFAULTS, titles=True)。
+多出“题目”“关键词”两栏和题目分量（无分类器引导）的滑块：PoemWriter(lambda **kw: write(*writing_step(model), vocab, **kw), rules=DEFAULTS, titles=True)。
 只用 ipywidgets 的基本部件，
 JupyterLab 4（ipywidgets 8）和 Colab（ipywidgets 7.7.1）都能用。输入有误时在部件里显示与命令行
 （make poem）相同的中文说明，不打印 traceback。
@@ -43,6 +43,8 @@ class PoemWriter:
         self.poet = "repeat_bigrams" in rules  # utils.poet.write 的两个选项：典型采样、不重复二字组
         self.typical_p = w.FloatSlider(value=rules.get("typical_p") or 1.0, min=0.05, max=1.0, step=0.05,
                                        description="典型采样（1：不用）")
+        self.guidance = w.FloatSlider(value=rules.get("guidance", 1.0), min=1.0, max=5.0, step=0.5,
+                                      description="题目的分量（1：不加强）")  # 无分类器引导，只在按题作诗时起作用
         self.no_repeat = w.Checkbox(value=not rules.get("repeat_bigrams", True), description="不重复二字组")
         self.metre = w.Checkbox(value=False, description="格律：平仄与押韵（要选体裁）")
         self.button = w.Button(description="写诗", button_style="primary")
@@ -50,7 +52,8 @@ class PoemWriter:
         self.button.on_click(self.on_click)
         self.widget = w.VBox([self.form, *((self.title, self.keywords) if titles else ()), self.acrostic,
                               self.first, self.temperature, self.top_k, self.top_p,
-                              *((self.typical_p, self.no_repeat) if self.poet else ()), self.metre, self.button,
+                              *((self.typical_p, self.no_repeat) if self.poet else ()),
+                              *((self.guidance,) if self.poet and titles else ()), self.metre, self.button,
                               self.output])
 
     def options(self) -> dict:
@@ -61,7 +64,7 @@ class PoemWriter:
                        top_p=self.top_p.value if self.top_p.value < 1 else None)
         if self.poet:
             options.update(typical_p=self.typical_p.value if self.typical_p.value < 1 else None,
-                           repeat_bigrams=not self.no_repeat.value)
+                           repeat_bigrams=not self.no_repeat.value, guidance=self.guidance.value)
         if self.titles:
             words = split_keywords(self.keywords.value)
             options.update(title=self.title.value.strip() or None, keywords=words or None)
