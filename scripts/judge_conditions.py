@@ -70,7 +70,8 @@ def main(argv=None) -> dict:
     result = dict(checkpoint=shown.as_posix(), test_poems=len(test), perplexity=perplexity, per_theme=args.per_theme,
                   themes=themes, decoding=decoding, machine=provenance.machine(), date=provenance.utc_now(),
                   minutes=(time.perf_counter() - start) / 60, fast=FAST)
-    out = RESULT if args.guidance == poet.DEFAULTS["guidance"] else RESULT.with_stem(f"{RESULT.stem}_g{args.guidance:g}")
+    default = args.guidance == poet.DEFAULTS["guidance"]
+    out = RESULT if default else RESULT.with_stem(f"{RESULT.stem}_g{args.guidance:g}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(conditions_markdown(result))

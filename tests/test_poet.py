@@ -49,8 +49,23 @@ def test_guidance_pushes_the_log_probabilities_away_from_the_unconditioned_readi
     assert logits[21] == pytest.approx(plain[21] + 3.0 * (-np.log(len(VOCAB) - 1 + np.e) - plain[21]))
 
 
+def test_guidance_never_picks_a_character_the_conditioned_model_finds_implausible():
+    """条件让生僻字 30 的概率涨了 e^4 倍，但仍远低于最可能的字 20：放大了比值也不许选它。"""
+    sep = VOCAB.word2id[TITLE]
+
+    def step(token_id, state):
+        seen = bool(state) or token_id == sep
+        logits = np.zeros(len(VOCAB))
+        logits[20], logits[30] = 10.0, (-8.0 if not seen else -4.0)
+        return logits, seen
+
+    logits, _ = guided(step, [sep], 5.0)(VOCAB.bos_id, (False, False))
+    # 不加约束时字 30 是 −18 + 5 × 4 = 2，比字 20 的 0 还高
+    assert logits[30] < -1000 and int(np.argmax(logits)) == 20
+
+
 def test_guidance_changes_nothing_for_a_model_that_ignores_the_condition_and_below_1_is_refused():
-    logits = np.random.default_rng(0).normal(size=len(VOCAB))
+    logits = np.random.default_rng(0).uniform(0, 2, size=len(VOCAB))  # 都在最可能的字的 e^-2 倍以内：不受合理性约束
     title = VOCAB.id2word[30]
     one = write(recording_step([], logits), None, VOCAB, title=title, form="五绝", rng=1)
     assert one == write(recording_step([], logits), None, VOCAB, title=title, form="五绝", rng=1, guidance=4.0)

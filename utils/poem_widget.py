@@ -2,8 +2,8 @@
 
 第 6、7 章末尾用它：PoemWriter(lambda **kw: gen(model, vocab, **kw))；第 12 章的大模型写诗用 utils.poet.write，
 给 rules=utils.poet.DEFAULTS（make poem 的默认解码，多出典型采样的滑块和“不重复二字组”的勾选），按题作诗再加 titles=True，
-多出“题目”“关键词”两栏和题目分量（无分类器引导）的滑块：PoemWriter(lambda **kw: write(*writing_step(model), vocab, **kw), rules=DEFAULTS, titles=True)。
-只用 ipywidgets 的基本部件，
+多出“题目”“关键词”两栏和题目分量（无分类器引导）的滑块：
+PoemWriter(lambda **kw: write(*writing_step(model), vocab, **kw), rules=DEFAULTS, titles=True)。只用 ipywidgets 的基本部件，
 JupyterLab 4（ipywidgets 8）和 Colab（ipywidgets 7.7.1）都能用。输入有误时在部件里显示与命令行
 （make poem）相同的中文说明，不打印 traceback。
 """

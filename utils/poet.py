@@ -27,6 +27,7 @@ from utils.data import Vocab
 from utils.decoding import DecodingError, StepFn, check_sampling, generate
 
 BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可选，它的概率就是 0
+PLAUSIBLE = 0.1  # 无分类器引导只在读了条件时概率不低于最可能的字的这么多倍的字里选（guided）
 # make poem 默认的解码设置（命令行、评判脚本、写诗小部件共用；repeat_bigrams=False 即不重复二字组）：
 # 第 12 章的解码表（results/judge/decoding/）上字 n-gram 分类器最难分辨、distinct-2 与真诗相同的一种
 DEFAULTS = dict(temperature=1.0, top_k=None, top_p=None, typical_p=0.9, repeat_bigrams=False, guidance=1.0)
@@ -87,6 +88,8 @@ def guided(step: StepFn, condition: Sequence[int], weight: float) -> StepFn:
     同一个模型并排读两遍——一遍读了条件，一遍没有——每步的对数概率取
     log p(·|无条件) + weight × (log p(·|条件) − log p(·|无条件))。
     weight = 1 就是只按条件写；weight > 1 时，条件让哪些字变得更可能，就再往那边推一些。
+    放大的是比值，所以一个两边都极不可能的生僻字，只要条件让它的概率翻几番，就会被推到前面；为此只留读了条件时
+    概率不低于最可能的字的 PLAUSIBLE 倍的字（Li 等 2023 对比解码的“合理性约束”），其余的减去 BAN。
     模型训练时有两成的诗不加条件，所以它本来就会写“无条件”的那一遍。
     状态是 (读了条件的状态, 没读的状态)，开始时两个都是框架给的初始状态。"""
     with_condition = conditioned(step, condition)
@@ -95,8 +98,10 @@ def guided(step: StepFn, condition: Sequence[int], weight: float) -> StepFn:
         cond_state, plain_state = state
         cond_logits, cond_state = with_condition(token_id, cond_state)
         plain_logits, plain_state = step(token_id, plain_state)
-        plain = _log_softmax(plain_logits)
-        return plain + weight * (_log_softmax(cond_logits) - plain), (cond_state, plain_state)
+        plain, cond = _log_softmax(plain_logits), _log_softmax(cond_logits)
+        mixed = plain + weight * (cond - plain)
+        mixed[cond < cond.max() + np.log(PLAUSIBLE)] -= BAN
+        return mixed, (cond_state, plain_state)
 
     return wrapped
 

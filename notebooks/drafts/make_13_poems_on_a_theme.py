@@ -226,6 +226,8 @@ for name in ("song-tang3-conditions", "song-tang3-title-state"):
     rows.append([r["what"], f"{r['steps']:,}", f"{ppl['自己的标题']:.1f}", f"{ppl['不给条件']:.1f}", f"{ppl['随机的标题']:.1f}",
                  f"{1 - ppl['自己的标题'] / ppl['不给条件']:.1%}"])
 show_table(["做法", "训练步数", "自己的题目", "不给", "随机的题目", "自己的题目比不给低"], rows)
+prefix, state = (bench["runs"][n]["content_perplexities"] for n in ("song-tang3-conditions", "song-tang3-title-state"))
+print("初始状态的做法比前缀低：", {k: f"{1 - state[k] / prefix[k]:.1%}" for k in prefix})
 """)
 md("""
 READ_DESIGN
