@@ -27,7 +27,7 @@ from utils.data import Vocab
 from utils.decoding import DecodingError, StepFn, check_sampling, generate
 
 BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可选，它的概率就是 0
-PLAUSIBLE = 0.1  # 无分类器引导只在读了条件时概率不低于最可能的字的这么多倍的字里选（guided）
+PLAUSIBLE = 0.01  # 无分类器引导只在读了条件时概率不低于最可能的字的这么多倍的字里选（guided）
 # make poem 默认的解码设置（命令行、评判脚本、写诗小部件共用；repeat_bigrams=False 即不重复二字组）：
 # 第 12 章的解码表（results/judge/decoding/）上字 n-gram 分类器最难分辨、distinct-2 与真诗相同的一种
 DEFAULTS = dict(temperature=1.0, top_k=None, top_p=None, typical_p=0.9, repeat_bigrams=False, guidance=1.0)

@@ -43,15 +43,12 @@ md("""
 code("""
 import inspect
 import json
-import math
 
 import numpy as np
-from IPython.display import Markdown, display
 
 from utils import conditions, course_models, poet, title_state
 from utils.data import REGULAR_FORMS, load_poems, split_poems
 from utils.frameworks import library
-from utils.judge import judge_markdown
 from utils.poem_cli import format_poem
 from utils.settings import REPO_ROOT
 from utils.tables import show_table
@@ -142,8 +139,7 @@ classifier = ThemeClassifier([p.content for p in train_poems], [p.title for p in
 PER_THEME = pick(100, 4)
 
 
-def write(i, title=None):
-    """第 i 首：四种近体诗轮流，格律约束，make poem 的默认解码，种子 i。"""
+def write(i, title=None):  # 第 i 首：四种近体诗轮流，格律约束，make poem 的默认解码，种子 i
     return poet.write(*lib.writing_step(model), vocab, title=title, form=REGULAR_FORMS[i % 4], metre=True, rng=i,
                       **poet.DEFAULTS)
 
@@ -189,6 +185,11 @@ Ho 与 Salimans 2022 用在图像上，Sanchez 等 2023 用在语言模型上）
 $$\\log \\tilde p(y_t) = \\log p(y_t \\mid y_{<t}) + w\\,\\big(\\log p(y_t \\mid y_{<t}, \\text{题目}) - \\log p(y_t \\mid y_{<t})\\big)$$
 
 $w = 1$ 就是只按题目写；$w > 1$ 时更听题，代价是每一步要跑两遍模型（一遍读了题目，一遍没读，各带各的状态）。
+
+放大的是**比值**，这有一个陷阱：一个两边都几乎不可能的生僻字，只要题目让它的概率翻了几番，放大之后就会排到前面。
+作者第一次试 $w = 5$ 时，诗里满是“颃”“歊”“襫”这样的字。所以 `guided` 只在读了题目时本来就说得过去的字里选
+（概率不低于最可能的那个字的百分之一，即对比解码（Li 等 2023）的“合理性约束”；约束太紧，诗又会变“平”，
+试过的几种设置见 `results/conditions/README.md`）。
 它只是又一层包在单步函数外面的东西，所以体裁、格律、藏头照样保证：
 """)
 code("""
@@ -196,7 +197,8 @@ print(inspect.getsource(poet.guided))
 """)
 md("""
 $w$ 取多大？`python -m scripts.judge_conditions --guidance w` 对每个 $w$ 按八种题材各写 100 首，量题材命中率之比；结果提交在
-`results/conditions/`。引导会不会让诗变得不像诗，要用第 12 章的评判再量一遍（第 3 节的表用的就是 `make poem` 默认的 $w$）。
+`results/conditions/`。引导会不会让诗变得不像诗，要用第 12 章的评判再量一遍（`scripts.judge_poems --own-titles --guidance w`，
+结果在 `results/judge/`）：
 """)
 code("""
 sweep = {}
@@ -207,6 +209,13 @@ rows = [[f"{w:g}", *(f"{r['themes'][t]['ratio']:.2f}" for t in THEMES),
          f"{np.mean([r['themes'][t]['ratio'] for t in THEMES]):.2f}"] for w, r in sorted(sweep.items())]
 show_table(["w", *THEMES, "平均"], rows)
 print("make poem 的默认：w =", poet.DEFAULTS["guidance"])
+rows = []
+for w, name in ((1, "poet_own_titles"), (3, "poet_own_titles_g3")):
+    r = json.loads((REPO_ROOT / "results" / "judge" / f"{name}.json").read_text(encoding="utf-8"))
+    g = r["generated_vs_real"]
+    rows.append([f"{w:g}", f"{g['ngram']['mean']:.0%}", f"{g['neural']['mean']:.0%}",
+                 *(f"{f['ratio']:.2f}" for f in r["fluency"].values()), f"{r['word_use']['generated']['distinct-2']:.3f}"])
+show_table(["w", "字 n-gram 分类器", "看连贯的分类器", *(f"困惑度之比：{s}" for s in r["fluency"]), "distinct-2"], rows)
 """)
 md("""
 READ_GUIDANCE
