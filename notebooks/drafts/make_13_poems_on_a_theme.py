@@ -122,8 +122,9 @@ code("""
 test = pick(test_poems, test_poems[:200])
 perplexity = conditions.content_perplexities(lambda seqs: lib.token_nlls(model, seqs), vocab, test)
 show_table(["给的条件", "正文每字的困惑度"], [[k, f"{v:.1f}"] for k, v in perplexity.items()])
-print(f"给自己的题目比不给低 {1 - perplexity['自己的标题'] / perplexity['不给条件']:.1%}，"
-      f"给随机的题目比不给高 {perplexity['随机的标题'] / perplexity['不给条件'] - 1:.1%}")
+for given in ("自己的标题", "随机的标题"):
+    print(f"给{given}，相对不给：{perplexity[given] / perplexity['不给条件'] - 1:+.1%}")
+print(f"自己的标题相对随机的标题：{perplexity['自己的标题'] / perplexity['随机的标题'] - 1:+.1%}")
 """)
 md("""
 READ_PPL
@@ -244,20 +245,22 @@ READ_DESIGN
 md("""
 ## 6 按题作诗
 
-同一个模型、同样的默认解码、同样的种子，只换题目；每种题材一首五律，格律约束打开（`make poem ARGS="--title 送别 --form 五律 --metre --seed 0"`
-写的就是第一首）：
+同一个模型、同样的默认解码、同样的种子，只换题目；每种题材一首五律，格律约束打开，左边不加引导（`make poem ARGS="--title 送别 --form 五律
+--metre --seed 0"` 写的就是第一首），右边加引导 3（再加 `--guidance 3`）：
 """)
 code("""
 for theme in ("送别", "边塞", "山水", "秋", "春", "怀古"):
-    poem = poet.write(*lib.writing_step(model), vocab, title=theme, form="五律", metre=True, rng=0, **poet.DEFAULTS)
-    print(f"《{theme}》\\n{format_poem(poem)}\\n")
+    pair = [format_poem(poet.write(*lib.writing_step(model), vocab, title=theme, form="五律", metre=True, rng=0,
+                                   **(poet.DEFAULTS | dict(guidance=w)))).splitlines() for w in (1, 3)]
+    print(f"《{theme}》（左 w = 1，右 w = 3）")
+    print("\\n".join(f"{a}  {b}" for a, b in zip(*pair)) + "\\n")
 """)
 md("""
 给关键词也行，还能与藏头、首句一起用（题目只是条件，不强制出现在诗里，所以不会与藏头字冲突）：
 """)
 code("""
 for options in (dict(keywords=["明月", "故乡"]), dict(keywords=["孤舟", "夜雨"], acrostic="江湖夜雨"),
-                dict(title="登高", first="风急天高猿啸哀，")):
+                dict(title="登高", prefix="风急天高猿啸哀，")):
     print(options, "\\n" + format_poem(poet.write(*lib.writing_step(model), vocab, form="七绝", metre=True, rng=0,
                                                     **(poet.DEFAULTS | options))) + "\\n")
 """)
