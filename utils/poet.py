@@ -56,9 +56,13 @@ def decoding_rules(args: argparse.Namespace) -> dict:
     check_sampling(**rules)
     if args.typical_p is not None and not 0 < args.typical_p <= 1:
         raise DecodingError(f"typical_p 必须在 (0, 1] 之间，收到 {args.typical_p} (typical_p must be in (0, 1])")
-    if not args.guidance >= 1:
-        raise DecodingError(f"guidance 必须 ≥ 1，收到 {args.guidance} (guidance must be at least 1)")
+    check_guidance(args.guidance)
     return rules | dict(typical_p=args.typical_p, repeat_bigrams=args.repeat_bigrams, guidance=args.guidance)
+
+
+def check_guidance(guidance: float) -> None:
+    if not guidance >= 1:  # 也挡住 NaN
+        raise DecodingError(f"guidance 必须 ≥ 1，收到 {guidance} (guidance must be at least 1)")
 
 
 def conditioned(step: StepFn, condition: Sequence[int]) -> StepFn:
@@ -150,8 +154,7 @@ def write(step: StepFn, state, vocab: Vocab, *, title: str | None = None, keywor
     """写一首诗：step、state 来自框架的 writing_step(model)；rules 是 generate 的参数（form、metre、acrostic、
     prefix、temperature、top_k、top_p、rng…）；title 或 keywords 给定时按题作诗（模型要是用 --conditions 训练的）；
     guidance > 1 时按题作诗用无分类器引导（guided）；typical_p 给定时典型采样；repeat_bigrams=False 时不重复二字组。"""
-    if not guidance >= 1:
-        raise DecodingError(f"guidance 必须 ≥ 1，收到 {guidance} (guidance must be at least 1)")
+    check_guidance(guidance)
     if title is not None or keywords is not None:
         condition = condition_ids_checked(vocab, title, keywords)
         if guidance > 1:
