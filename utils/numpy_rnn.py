@@ -58,6 +58,12 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log softmax，先减去最大值（数值稳定）；make poem 的 NumPy 写诗与解码规则共用。"""
+    z = logits - logits.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray):
     """logits (..., K)，targets (...) 为整数类别。返回 (平均损失, ∂损失/∂logits)。"""
     k = logits.shape[-1]

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.checkpoints import CheckpointError, checked_torch_checkpoint, require_file
+from utils.checkpoints import check_vocab_size, checked_torch_checkpoint, require_file
 from utils.data import Vocab
 from utils.numpy_gated import gru_forward, gru_from_torch, lstm_forward, lstm_from_torch
-from utils.numpy_rnn import rnn_step
+from utils.numpy_rnn import log_softmax, rnn_step
 
 STORAGE_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
                   "LongStorage": np.int64, "IntStorage": np.int32, "BoolStorage": np.bool_}
@@ -70,11 +70,6 @@ def read_checkpoint(path) -> dict:
     return checked_torch_checkpoint(saved, path)
 
 
-def _log_softmax(a: np.ndarray) -> np.ndarray:
-    a = a - a.max()
-    return a - np.log(np.exp(a).sum())
-
-
 def _output_layer(config: dict, w: dict):
     """输出层：features（投影之后的向量）-> 词表上的 logits，与 myRNNModel.output_logits 相同。"""
     if config.get("adaptive_cutoffs"):
@@ -84,10 +79,10 @@ def _output_layer(config: dict, w: dict):
         tails = [(w[f"adaptive.tail.{i}.0.weight"], w[f"adaptive.tail.{i}.1.weight"]) for i in range(n_tails)]
 
         def adaptive(h):
-            head = _log_softmax(head_w @ h + head_b)
+            head = log_softmax(head_w @ h + head_b)
             parts = [head[:shortlist]]
             for i, (down, out) in enumerate(tails):
-                parts.append(_log_softmax(out @ (down @ h)) + head[shortlist + i])
+                parts.append(log_softmax(out @ (down @ h)) + head[shortlist + i])
             return np.concatenate(parts)
         return adaptive
     if config["tie_embeddings"]:
@@ -145,6 +140,6 @@ def make_step_fn(saved: dict):
 def load(path) -> tuple[dict, Vocab, object]:
     """读检查点，返回 (模型设置, 词表, 单步函数)。"""
     saved = read_checkpoint(path)
-    if len(saved["id2word"]) != saved["config"]["vocab_size"]:
-        raise CheckpointError(f"{Path(path).name} 的词表与模型大小不符 (vocabulary does not match the model)")
-    return saved["config"], Vocab(saved["id2word"]), make_step_fn(saved)
+    vocab = Vocab(saved["id2word"])
+    check_vocab_size(vocab, saved["config"])
+    return saved["config"], vocab, make_step_fn(saved)

@@ -25,6 +25,7 @@ import numpy as np
 from utils.conditions import TITLE, TITLE_CHARS, condition_ids
 from utils.data import Vocab
 from utils.decoding import DecodingError, StepFn, check_sampling, generate
+from utils.numpy_rnn import log_softmax
 
 BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可选，它的概率就是 0
 PLAUSIBLE = 0.01  # 无分类器引导只在读了条件时概率不低于最可能的字的这么多倍的字里选（guided）
@@ -81,12 +82,6 @@ def conditioned(step: StepFn, condition: Sequence[int]) -> StepFn:
     return wrapped
 
 
-def _log_softmax(logits) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max()
-    return z - np.log(np.exp(z).sum())
-
-
 def guided(step: StepFn, condition: Sequence[int], weight: float) -> StepFn:
     """无分类器引导（classifier-free guidance，Ho & Salimans 2022；用于语言模型见 Sanchez 等 2023）：
     同一个模型并排读两遍——一遍读了条件，一遍没有——每步的对数概率取
@@ -102,7 +97,7 @@ def guided(step: StepFn, condition: Sequence[int], weight: float) -> StepFn:
         cond_state, plain_state = state
         cond_logits, cond_state = with_condition(token_id, cond_state)
         plain_logits, plain_state = step(token_id, plain_state)
-        plain, cond = _log_softmax(plain_logits), _log_softmax(cond_logits)
+        plain, cond = (log_softmax(np.asarray(z, dtype=np.float64)) for z in (plain_logits, cond_logits))
         mixed = plain + weight * (cond - plain)
         mixed[cond < cond.max() + np.log(PLAUSIBLE)] -= BAN
         return mixed, (cond_state, plain_state)
@@ -116,7 +111,7 @@ def typical(step: StepFn, mass: float) -> StepFn:
     def wrapped(token_id, state):
         logits, state = step(token_id, state)
         z = np.array(logits, dtype=np.float64)
-        log_p = z - z.max() - np.log(np.exp(z - z.max()).sum())
+        log_p = log_softmax(z)
         p = np.exp(log_p)
         order = np.argsort(np.abs(-log_p - float(-(p * log_p).sum())), kind="stable")
         keep = order[: int(np.searchsorted(np.cumsum(p[order]), mass)) + 1]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.checkpoints import SUFFIXES, CheckpointError, check_compatible, check_vocab_size
+from utils.checkpoints import SUFFIXES, CheckpointError, check_compatible, check_vocab_size, require_file
 from utils.data import Vocab, iterate_batches, length_sorted_chunks, pad_sequences
 from utils.decoding import generate
 from utils.settings import import_tensorflow
@@ -487,8 +487,7 @@ def read_checkpoint_meta(path) -> dict:
     import h5py
 
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"找不到检查点 {path.name} (checkpoint not found)")
+    require_file(path)
     try:
         with h5py.File(path, "r") as f:
             meta = json.loads(f.attrs[_META])
