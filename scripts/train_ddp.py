@@ -25,6 +25,8 @@
 训练完 0 号进程把模型存成第 7 章的检查点格式（--checkpoint，make poem --checkpoint 能直接读）。
 每个进程的日志写到 --log-dir/rank<r>.log；Ctrl-C 时各进程退出进程组后再结束。
 
+--init 检查点：从这个检查点的权重开始训练（微调；词表与模型设置须与这次训练的相同，--model 要照它写），
+学习率照常按余弦退火从 --learning-rate 降到 0；它的 sha256 记进续训状态（progress["init"]）。
 --eval-every K --target-ppl P：每 K 步由 0 号进程求验证集困惑度，第一次低于 P 就停（scripts/bench_ddp.py 用它量“多久胜过 4-gram”）；
 --bench-steps K --bench-rounds R：只测速（照常全归约与不全归约交替，各计时 R 次、每次 K 步），不存任何东西。
 """
@@ -50,7 +52,7 @@ from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：�
 from utils.conditions import KeywordExtractor, condition_vocab, training_seqs
 from utils.data import extra_training_poems, iterate_batches, load_poems, process_dataset, split_poems
 from utils.poet import reversed_poem
-from utils.provenance import code_version, machine, utc_now
+from utils.provenance import code_version, machine, sha256, utc_now
 from utils.settings import CACHE_DIR, SONG_POEMS_PATH, configure_allocator
 from utils.title_state import TitleState
 from utils.training import run_training
@@ -75,6 +77,7 @@ def parse_args(argv=None):
                    help="每首训练的诗前面按比例加上标题或关键词（utils.conditions），模型学会按题作诗")
     p.add_argument("--title-state", action="store_true",
                    help="与 --conditions 一起用：条件编码进 LSTM 的初始状态，而不是当作前缀（utils.title_state，比较用）")
+    p.add_argument("--init", type=Path, help="从这个检查点的权重开始训练（微调）")
     p.add_argument("--reverse", action="store_true",
                    help="每首诗倒过来训练（从右往左读的模型，第 12 章给候选重排用；验证集也倒过来求困惑度）")
     p.add_argument("--max-minutes", type=float, help="训练时间（分钟，续训时累计）到了就停，即使没到 --steps")
@@ -275,6 +278,8 @@ def train(args) -> dict:
     vocab = data.vocab
     if args.title_state and not args.conditions:
         raise SystemExit("--title-state 要与 --conditions 一起用 (--title-state needs --conditions)")
+    if args.init and args.title_state:
+        raise SystemExit("--init 与 --title-state 不能同时用 (--init takes a plain checkpoint)")
     if args.reverse:
         if args.conditions:
             raise SystemExit("--reverse 与 --conditions 不能同时用 (--reverse takes no conditions)")
@@ -298,6 +303,9 @@ def train(args) -> dict:
         progress = dict(step=0, epoch=0, batch=0, losses=[], train_seconds=0.0, tokens=0, evals=[],
                         command="python -m scripts.train_ddp " + shlex.join(sys.argv[1:]), code=code_version(),
                         started=utc_now(), machine=machine())
+        if args.init:  # 微调：从别的检查点的权重开始（词表或模型设置不同就报错）
+            torch_poems.restore_weights(model, vocab, args.init)
+            progress["init"] = dict(checkpoint=args.init.as_posix(), sha256=sha256(args.init))
     else:
         say(f"从第 {progress['step']} 步接着训练")
 

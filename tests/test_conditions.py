@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from utils.conditions import (KEYWORDS, MIX, TITLE, KeywordExtractor, condition_vocab, content_perplexities, encode,
-                              training_seqs)
+                              title_word, training_seqs)
 from utils.data import Poem, Vocab
 
 JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
@@ -47,8 +47,20 @@ def test_the_training_mix_follows_the_shares_and_the_seed():
         assert abs(kinds[kind] / 2000 - share) < 0.04, kind
     assert training_seqs(VOCAB, poems, extractor, seed=0)[0] == seqs
     title_id, keywords_id = VOCAB.word2id[TITLE], VOCAB.word2id[KEYWORDS]
-    assert sum(title_id in s for s in seqs) == kinds["title"]
+    assert sum(title_id in s for s in seqs) == kinds["title"] + kinds["title_word"] + kinds["empty_title"]
     assert sum(keywords_id in s for s in seqs) == kinds["keywords"]
+    plain = encode(VOCAB, JINGYESI)
+    assert seqs.count(plain) == kinds["none"]                                   # 与第 6、7 章一样
+    assert seqs.count(plain[:1] + [title_id] + plain[1:]) == kinds["empty_title"]  # <bos> <title> 正文
+    words = {VOCAB.decode(s[1:s.index(title_id)]) for s in seqs if title_id in s} - {"", "静夜思"}
+    assert words == {"静", "夜", "思", "静夜", "夜思"}                           # 题中词：标题里连着的一两个字
+
+
+def test_a_title_word_is_one_or_two_adjacent_characters_of_the_title():
+    rng = np.random.default_rng(0)
+    words = [title_word("送杜少府之任 蜀州", rng) for _ in range(400)]
+    assert {len(w) for w in words} == {1, 2} and all(w in "送杜少府之任蜀州" for w in words)
+    assert "任蜀" in words and title_word("月", rng) == "月" and title_word("", rng) == ""
 
 
 def test_content_perplexity_counts_only_the_poem_and_sees_whether_the_title_helps():

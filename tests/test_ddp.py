@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from scripts import bench_ddp  # 拼 torchrun 命令的 launch、等它结束的 wait
+from utils import provenance
 
 SMALL = ["--limit", "48", "--batch-size", "8", "--max-len", "40", "--device", "cpu"]
 
@@ -90,3 +91,18 @@ def test_model_settings_and_a_time_limit_reach_the_single_process_run(tmp_path):
 
     model, _ = torch_poems.load_checkpoint(tmp_path / "poem.pt", device=torch.device("cpu"))
     assert model.config["hidden_dim"] == 24 and model.config["num_layers"] == 1
+
+
+def test_init_starts_from_another_checkpoints_weights_and_refuses_other_settings(tmp_path):
+    """--init（微调）：学习率为 0 时训练一步，存下的权重就是起点的权重；起点的 sha256 记进续训状态。
+    模型设置与起点不同时不训练，说明哪里不同。"""
+    small = ["--model", '{"hidden_dim": 24, "num_layers": 1}']
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    finish(torchrun(base, 1, 2, *small))
+    finish(torchrun(tuned, 1, 1, *small, "--init", str(base / "poem.pt"), "--learning-rate", "0"))
+    start, after = final_state(base), final_state(tuned)
+    assert_same_model(start, after)
+    assert after["progress"]["init"]["sha256"] == provenance.sha256(base / "poem.pt")
+    with pytest.raises(RuntimeError, match="模型设置"):
+        finish(torchrun(tmp_path / "other", 1, 1, "--model", '{"hidden_dim": 16, "num_layers": 1}',
+                        "--init", str(base / "poem.pt")))

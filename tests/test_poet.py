@@ -28,18 +28,29 @@ def test_the_condition_is_fed_right_after_bos_and_only_once():
     assert fed == [VOCAB.bos_id, 7, 8, VOCAB.word2id[TITLE], 10]
 
 
+def test_without_a_title_a_conditioned_model_reads_an_empty_title_and_a_plain_model_reads_only_bos():
+    """学过按题作诗的模型：不给题目时 <bos> 之后喂 <title>（空标题）；第 6、7 章那样的词表里没有 <title>，只喂 <bos>。"""
+    fed = []
+    write(recording_step(fed), None, VOCAB, form="五绝", rng=0)
+    assert fed[:3] == [VOCAB.bos_id, VOCAB.word2id[TITLE], fed[2]] and fed.count(VOCAB.word2id[TITLE]) == 1
+    plain = Vocab(VOCAB.id2word[:-2])
+    fed = []
+    write(lambda t, s: (fed.append(t), (np.zeros(len(plain)), s))[1], None, plain, form="五绝", rng=0)
+    assert fed[0] == plain.bos_id and TITLE not in plain.word2id and len(fed) == 1 + 5 * 4 + 4
+
+
 def test_guidance_pushes_the_log_probabilities_away_from_the_unconditioned_reading():
-    """假模型：读过分隔符 <title> 之后偏爱字 20（logits +1），没读过时均匀。
+    """假模型：读过题目里的字 7 之后偏爱字 20（logits +1），没读过时均匀。“无条件”的那一遍读的是空标题（只有 <title>）。
     引导 w 下：log p = log p(无条件) + w × (log p(条件) − log p(无条件))，字 20 比别的字高 w × 1。"""
     sep = VOCAB.word2id[TITLE]
 
     def step(token_id, state):
-        seen = bool(state) or token_id == sep
+        seen = bool(state) or token_id == 7
         logits = np.zeros(len(VOCAB))
         logits[20] = 1.0 if seen else 0.0
         return logits, seen
 
-    wrapped = guided(step, [7, sep], 3.0)
+    wrapped = guided(step, [7, sep], 3.0, VOCAB)
     logits, state = wrapped(VOCAB.bos_id, (False, False))
     assert state == (True, False)  # 只有一遍读了条件
     assert logits[20] - logits[21] == pytest.approx(3.0)
@@ -54,12 +65,12 @@ def test_guidance_never_picks_a_character_the_conditioned_model_finds_implausibl
     sep = VOCAB.word2id[TITLE]
 
     def step(token_id, state):
-        seen = bool(state) or token_id == sep
+        seen = bool(state) or token_id == 7
         logits = np.zeros(len(VOCAB))
         logits[20], logits[30] = 10.0, (-8.0 if not seen else -4.0)
         return logits, seen
 
-    logits, _ = guided(step, [sep], 5.0)(VOCAB.bos_id, (False, False))
+    logits, _ = guided(step, [7, sep], 5.0, VOCAB)(VOCAB.bos_id, (False, False))
     # 不加约束时字 30 是 −18 + 5 × 4 = 2，比字 20 的 0 还高
     assert logits[30] < -1000 and int(np.argmax(logits)) == 20
 

@@ -1,9 +1,13 @@
 """按题作诗的“条件”：诗前面先写标题或关键词，模型读完它们再写诗（条件语言模型，第 12、13 章）。
 
-一首诗编成 [<bos>] + 条件 + [正文…] + [<eos>]，条件是三种之一：
+一首诗编成 [<bos>] + 条件 + [正文…] + [<eos>]，条件是五种之一：
 - 标题：标题的字 + <title>（最多 TITLE_CHARS 个字，不在词表里的字记作 <unk>）；
+- 题中词：标题里随便一处连着的一两个字 + <title>（“送杜少府之任蜀州” -> “送”“蜀州”……）：人要诗时给的题目
+  往往很短（“月”“送别”），真诗的标题却长，只用整个标题训练的模型没怎么见过这么短的题目；
 - 关键词：从正文里抽出的几个词（词之间用“，”隔开）+ <keywords>；
-- 没有条件：与第 6、7 章完全一样，<bos> 之后直接是正文。
+- 没有条件：与第 6、7 章完全一样，<bos> 之后直接是正文（困惑度与第 6、7 章可比）；
+- 空标题：<bos> 之后直接是 <title>。不给题目写诗时用它（EMPTY_TITLE）：八成训练的诗 <bos> 之后先是题目或
+  关键词，只喂 <bos> 的话模型常常先写出一段像题目的字（“其一”“二首”），<title> 告诉它题目已经写完了。
 训练时每首诗按固定的比例（MIX）抽一种，所以同一个模型既能按题写，也能不给题目照常写。
 两个分隔符加在词表最后（编号比原来的词表都大），原来的字编号不变：不带条件的诗的编号与第 6、7 章的相同，
 验证集、测试集的困惑度可以直接比。
@@ -26,7 +30,9 @@ from utils.data import Vocab, poem_lines
 
 TITLE, KEYWORDS = "<title>", "<keywords>"
 TITLE_CHARS = 12
-MIX = {"title": 0.5, "keywords": 0.3, "none": 0.2}
+MIX = {"title": 0.35, "title_word": 0.15, "keywords": 0.3, "none": 0.1, "empty_title": 0.1}
+EMPTY_TITLE = ""  # 不给题目写诗时的条件：空标题（见上）
+TITLE_WORD_CHARS = (1, 2)  # 题中词的字数
 KEYWORD_COUNT = 3
 MIN_DOCS = 20
 # 虚字：含它们的两字组不当关键词
@@ -85,6 +91,14 @@ def encode(vocab: Vocab, content: str, title: str | None = None, keywords: Seque
     return ids[:1] + condition_ids(vocab, title, keywords) + ids[1:]
 
 
+def title_word(title: str, rng: np.random.Generator) -> str:
+    """标题（前 TITLE_CHARS 个字）里随便一处连着的一两个字，不含空白。"""
+    title = "".join(title.split())[:TITLE_CHARS]
+    size = min(int(rng.choice(TITLE_WORD_CHARS)), len(title))
+    start = int(rng.integers(0, len(title) - size + 1))
+    return title[start:start + size]
+
+
 def training_seqs(vocab: Vocab, poems, extractor: KeywordExtractor, seed: int = 0) -> tuple[list[list[int]], dict]:
     """每首诗按 MIX 的比例抽一种条件编码（种子固定，每次运行相同）。返回编号序列与各种条件的首数。"""
     rng = np.random.default_rng(seed)
@@ -93,6 +107,10 @@ def training_seqs(vocab: Vocab, poems, extractor: KeywordExtractor, seed: int = 
     for poem, kind in zip(poems, kinds):
         if kind == "title":
             seqs.append(encode(vocab, poem.content, title=poem.title))
+        elif kind == "title_word":
+            seqs.append(encode(vocab, poem.content, title=title_word(poem.title, rng)))
+        elif kind == "empty_title":
+            seqs.append(encode(vocab, poem.content, title=EMPTY_TITLE))
         elif kind == "keywords":
             seqs.append(encode(vocab, poem.content, keywords=extractor.extract(poem.content)))
         else:
