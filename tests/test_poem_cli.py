@@ -229,3 +229,16 @@ def test_the_shipped_poet_is_the_default_when_its_record_matches(tmp_path, monke
     assert poem_cli.default_checkpoint("tf", "lstm") != poet and poem_cli.default_checkpoint("torch", "gru") != poet
     (tmp_path / "poet.json").write_text(json.dumps({"sha256": "0" * 64}), encoding="utf-8")
     assert course_models.poet_checkpoint() is None
+
+
+def test_the_readme_poems_are_what_make_poem_writes_with_their_seeds(tmp_path):
+    """README 里的八首诗是随仓库提交的大模型按种子写的（没有挑选）：逐个体裁重跑同样的命令，得到同样的诗。"""
+    import re
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"  == (\S+)（--seed (\d+) --count 2）\n((?:  .*\n|\n)+?)(?=  ==|  ```)", readme)
+    assert [form for form, _, _ in blocks] == ["五绝", "七绝", "五律", "七律"]
+    for form, seed, text in blocks:
+        code, out, err = poem_cli("--form", form, "--metre", "--seed", seed, "--count", "2", cache=tmp_path)
+        assert code == 0, err
+        assert out.split() == text.split(), form
