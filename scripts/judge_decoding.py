@@ -14,17 +14,18 @@ from utils.data import process_dataset
 from utils.judge import decoding_markdown
 
 NO_TRUNCATION = ["--top-k", "0"]
+NO_TYPICAL = ["--typical-p", "1"]  # 不用典型采样（make poem 的默认用它，不写明就会混进每一行）
 SETTINGS = {  # 名字 -> (表里的说明, judge_poems 的参数)；每种都写全，不依赖 make poem 的默认值
-    "t0.8-k40": ("温度 0.8、top-k 40（第 6、7 章的设置）", ["--temperature", "0.8", "--top-k", "40", "--repeat-bigrams"]),
+    "t0.8-k40": ("温度 0.8、top-k 40（第 6、7 章的设置）", ["--temperature", "0.8", "--top-k", "40", *NO_TYPICAL, "--repeat-bigrams"]),
     "t0.8-k40-norepeat": ("温度 0.8、top-k 40，不重复二字组",
-                          ["--temperature", "0.8", "--top-k", "40", "--no-repeat-bigrams"]),
+                          ["--temperature", "0.8", "--top-k", "40", *NO_TYPICAL, "--no-repeat-bigrams"]),
     "t0.9-p0.95": ("温度 0.9、top-p 0.95，不重复二字组",
-                   ["--temperature", "0.9", *NO_TRUNCATION, "--top-p", "0.95", "--no-repeat-bigrams"]),
+                   ["--temperature", "0.9", *NO_TRUNCATION, "--top-p", "0.95", *NO_TYPICAL, "--no-repeat-bigrams"]),
     "t1.0-p0.95": ("温度 1.0、top-p 0.95，不重复二字组",
-                   ["--temperature", "1.0", *NO_TRUNCATION, "--top-p", "0.95", "--no-repeat-bigrams"]),
+                   ["--temperature", "1.0", *NO_TRUNCATION, "--top-p", "0.95", *NO_TYPICAL, "--no-repeat-bigrams"]),
     "t1.0-typical0.9": ("温度 1.0、典型采样 0.9，不重复二字组",
                         ["--temperature", "1.0", *NO_TRUNCATION, "--typical-p", "0.9", "--no-repeat-bigrams"]),
-    "t1.0": ("温度 1.0、不截断，不重复二字组", ["--temperature", "1.0", *NO_TRUNCATION, "--no-repeat-bigrams"]),
+    "t1.0": ("温度 1.0、不截断，不重复二字组", ["--temperature", "1.0", *NO_TRUNCATION, *NO_TYPICAL, "--no-repeat-bigrams"]),
 }
 
 
