@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from utils.conditions import KEYWORDS, TITLE, condition_vocab
+from utils.conditions import KEYWORDS, TITLE, condition_vocab, no_condition
 from utils.data import Vocab, poem_lines
 from utils.decoding import DecodingError
 from utils.judge import bigrams
@@ -50,7 +50,7 @@ def test_guidance_pushes_the_log_probabilities_away_from_the_unconditioned_readi
         logits[20] = 1.0 if seen else 0.0
         return logits, seen
 
-    wrapped = guided(step, [7, sep], 3.0, VOCAB)
+    wrapped = guided(step, [7, sep], 3.0, no_condition(VOCAB))
     logits, state = wrapped(VOCAB.bos_id, (False, False))
     assert state == (True, False)  # 只有一遍读了条件
     assert logits[20] - logits[21] == pytest.approx(3.0)
@@ -70,7 +70,7 @@ def test_guidance_never_picks_a_character_the_conditioned_model_finds_implausibl
         logits[20], logits[30] = 10.0, (-8.0 if not seen else -4.0)
         return logits, seen
 
-    logits, _ = guided(step, [7, sep], 5.0, VOCAB)(VOCAB.bos_id, (False, False))
+    logits, _ = guided(step, [7, sep], 5.0, no_condition(VOCAB))(VOCAB.bos_id, (False, False))
     # 不加约束时字 30 是 −18 + 5 × 4 = 2，比字 20 的 0 还高
     assert logits[30] < -1000 and int(np.argmax(logits)) == 20
 

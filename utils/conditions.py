@@ -85,6 +85,11 @@ def condition_ids(vocab: Vocab, title: str | None = None, keywords: Sequence[str
     return []
 
 
+def no_condition(vocab: Vocab) -> list[int]:
+    """不给题目写诗时喂的条件：学过按题作诗的词表（有 <title>）喂空标题，第 6、7 章的词表什么也不喂。"""
+    return condition_ids(vocab, title=EMPTY_TITLE) if TITLE in vocab.word2id else []
+
+
 def encode(vocab: Vocab, content: str, title: str | None = None, keywords: Sequence[str] | None = None) -> list[int]:
     """[<bos>] + 条件 + 正文 + [<eos>]。"""
     ids = vocab.encode(content)

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from utils.conditions import EMPTY_TITLE, TITLE, TITLE_CHARS, condition_ids
+from utils.conditions import TITLE, TITLE_CHARS, condition_ids, no_condition
 from utils.data import Vocab
 from utils.decoding import DecodingError, StepFn, check_sampling, generate
 from utils.numpy_rnn import log_softmax
@@ -82,17 +82,17 @@ def conditioned(step: StepFn, condition: Sequence[int]) -> StepFn:
     return wrapped
 
 
-def guided(step: StepFn, condition: Sequence[int], weight: float, vocab: Vocab) -> StepFn:
+def guided(step: StepFn, condition: Sequence[int], weight: float, baseline: Sequence[int]) -> StepFn:
     """无分类器引导（classifier-free guidance，Ho & Salimans 2022；用于语言模型见 Sanchez 等 2023）：
     同一个模型并排读两遍——一遍读了条件，一遍没有——每步的对数概率取
     log p(·|无条件) + weight × (log p(·|条件) − log p(·|无条件))。
     weight = 1 就是只按条件写；weight > 1 时，条件让哪些字变得更可能，就再往那边推一些。
     放大的是比值，所以一个两边都极不可能的生僻字，只要条件让它的概率翻几番，就会被推到前面；为此只留读了条件时
     概率不低于最可能的字的 PLAUSIBLE 倍的字（Li 等 2023 对比解码的“合理性约束”），其余的减去 BAN。
-    “无条件”的那一遍读的是空标题（不给题目写诗时也这样，utils.conditions.EMPTY_TITLE）。
+    “无条件”的那一遍读的是 baseline：不给题目写诗时喂的条件（utils.conditions.no_condition，即空标题）。
     状态是 (读了条件的状态, 没读的状态)，开始时两个都是框架给的初始状态。"""
     with_condition = conditioned(step, condition)
-    without = conditioned(step, condition_ids(vocab, title=EMPTY_TITLE))
+    without = conditioned(step, baseline)
 
     def wrapped(token_id, state):
         cond_state, plain_state = state
@@ -154,11 +154,11 @@ def write(step: StepFn, state, vocab: Vocab, *, title: str | None = None, keywor
     if title is not None or keywords is not None:
         condition = condition_ids_checked(vocab, title, keywords)
         if guidance > 1:
-            step, state = guided(step, condition, guidance, vocab), (state, state)
+            step, state = guided(step, condition, guidance, no_condition(vocab)), (state, state)
         else:
             step = conditioned(step, condition)
-    elif TITLE in vocab.word2id:  # 学过按题作诗的模型，不给题目时给它空标题（utils.conditions）
-        step = conditioned(step, condition_ids(vocab, title=EMPTY_TITLE))
+    else:  # 学过按题作诗的模型，不给题目时给它空标题（utils.conditions.no_condition）
+        step = conditioned(step, no_condition(vocab))
     if typical_p is not None and typical_p < 1:
         step = typical(step, typical_p)
     if not repeat_bigrams:
