@@ -42,10 +42,14 @@ def launch(processes: int, *args: str, workdir: Path, restarts: int = 0) -> subp
 
 
 def wait(proc: subprocess.Popen, timeout: float | None = None) -> dict:
-    """等 torchrun 结束，返回 0 号进程最后打印的 JSON；失败时带上它的错误输出。"""
+    """等 torchrun 结束，返回 0 号进程最后打印的 JSON；失败时带上出错进程自己的报错。
+
+    torchrun 在进程的报错后面还会打印它自己的一大段调用栈（路径越长越多），所以只取带 [rankN] 前缀的行的末尾。"""
     out, err = proc.communicate(timeout=timeout)
     if proc.returncode:
-        raise RuntimeError(f"torchrun 失败（退出码 {proc.returncode}）：{err[-2000:]}")
+        worker = [line for line in err.splitlines() if line.startswith("[rank")]
+        detail = "\n".join(worker[-6:]) if worker else err[-2000:]
+        raise RuntimeError(f"torchrun 失败（退出码 {proc.returncode}）：{detail}")
     return json.loads(out.strip().splitlines()[-1])
 
 
