@@ -25,6 +25,8 @@ SETTINGS = {  # 名字 -> (表里的说明, judge_poems 的参数)；每种都�
                    ["--temperature", "1.0", *NO_TRUNCATION, "--top-p", "0.95", *NO_TYPICAL, "--no-repeat-bigrams"]),
     "t1.0-typical0.9": ("温度 1.0、典型采样 0.9，不重复二字组",
                         ["--temperature", "1.0", *NO_TRUNCATION, "--typical-p", "0.9", "--no-repeat-bigrams"]),
+    "t1.1-typical0.9": ("温度 1.1、典型采样 0.9，不重复二字组",
+                        ["--temperature", "1.1", *NO_TRUNCATION, "--typical-p", "0.9", "--no-repeat-bigrams"]),
     "t1.0": ("温度 1.0、不截断，不重复二字组", ["--temperature", "1.0", *NO_TRUNCATION, *NO_TYPICAL, "--no-repeat-bigrams"]),
 }
 
