@@ -5,7 +5,7 @@
 1. 测试集真诗正文的困惑度：给它自己的标题、不给条件、给一首随机的诗的标题（utils.conditions.content_perplexities）；
 2. 题材命中率：只用训练集真诗训练的题材分类器（utils.themes），认出“按题材名作诗”的生成诗的比例，与认出测试集里
    那种题材的真诗的比例相比（至少 80 % 才说模型听懂了题目）。每种题材写 --per-theme 首，四种近体诗轮流，格律与解码
-   用 make poem 的默认（make poem ARGS="--title 送别 --form 五律 --metre"）。
+   用 make poem 的默认（make poem ARGS="--title 送别 --form 五律 --metre"）；--guidance、--plan 换掉默认的引导与规划。
 结果写到 .cache/judge/conditions.json，并打印 Markdown 表格。
 """
 from __future__ import annotations
@@ -31,7 +31,8 @@ def conditions_markdown(result: dict) -> str:
     ppl = result["perplexity"]
     rows = [f"测试集的 {result['test_poems']:,} 首真诗，正文每字的困惑度：", "",
             "| 给的条件 | 困惑度 |", "|---|---:|", *(f"| {k} | {v:.1f} |" for k, v in ppl.items()), "",
-            f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {result['decoding'].get('guidance', 1.0):g}；"
+            f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {result['decoding'].get('guidance', 1.0):g}"
+            f"{'，先由题目挑关键词（规划）' if result['decoding'].get('plan') else ''}；"
             "真诗是测试集里标题属于这种题材的诗）：", "",
             "| 题材 | 测试集真诗（首数） | 真诗命中率 | 按题生成的命中率 | 之比（须 ≥ 0.8） |", "|---|---:|---:|---:|---:|"]
     for theme, r in result["themes"].items():
@@ -46,6 +47,8 @@ def main(argv=None) -> dict:
     p.add_argument("--per-theme", type=int, default=pick(100, 8), help="每种题材生成几首")
     p.add_argument("--guidance", type=float, default=poet.DEFAULTS["guidance"],
                    help="无分类器引导的分量（默认同 make poem）")
+    p.add_argument("--plan", action=argparse.BooleanOptionalAction, default=poet.DEFAULTS["plan"],
+                   help="先由题目挑关键词再写（默认同 make poem）")
     args = p.parse_args(argv)
     start = time.perf_counter()
     lib = library("torch")
@@ -56,7 +59,7 @@ def main(argv=None) -> dict:
     test = pick(test, test[:200])
     perplexity = content_perplexities(lambda seqs: lib.token_nlls(model, seqs), vocab, test)
 
-    decoding = poet.DEFAULTS | dict(guidance=args.guidance)
+    decoding = poet.DEFAULTS | dict(guidance=args.guidance, plan=args.plan)
     classifier = ThemeClassifier([p.content for p in train], [p.title for p in train])
     themes = {}
     for theme in THEMES:
@@ -70,8 +73,9 @@ def main(argv=None) -> dict:
     result = dict(checkpoint=shown.as_posix(), test_poems=len(test), perplexity=perplexity, per_theme=args.per_theme,
                   themes=themes, decoding=decoding, machine=provenance.machine(), date=provenance.utc_now(),
                   minutes=(time.perf_counter() - start) / 60, fast=FAST)
-    default = args.guidance == poet.DEFAULTS["guidance"]
-    out = RESULT if default else RESULT.with_stem(f"{RESULT.stem}_g{args.guidance:g}")
+    suffix = "".join([*([f"_g{args.guidance:g}"] if args.guidance != poet.DEFAULTS["guidance"] else []),
+                      *([f"_{'plan' if args.plan else 'noplan'}"] if args.plan != poet.DEFAULTS["plan"] else [])])
+    out = RESULT.with_stem(RESULT.stem + suffix)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(conditions_markdown(result))

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from utils.conditions import (KEYWORDS, MIX, TITLE, KeywordExtractor, condition_vocab, content_perplexities, encode,
-                              title_word, training_seqs)
+from utils.conditions import (KEYWORDS, MIX, PLAN_MIN_DOCS, PLAN_MIN_POEMS, TITLE, KeywordExtractor, KeywordPlanner,
+                              condition_vocab, content_perplexities, encode, title_word, training_seqs)
 from utils.data import Poem, Vocab
 
 JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
@@ -36,6 +36,41 @@ def test_keywords_are_frequent_enough_content_words_ranked_by_tf_idf():
     assert extractor.idf["明月"] == 0.0 < extractor.idf["故乡"]
     assert extractor.extract(poems[0], k=1) == ["故乡"]                   # 只有它不是每首都有
     assert extractor.extract(poems[0], k=2) == ["春风", "故乡"]           # 同分按在诗里出现的先后
+
+
+def planner_corpus():
+    """PLAN_MIN_POEMS 首“送别”诗都用“离别”“长亭”，其中一半用“杨柳”；同样多的别的诗用“杨柳”“春风”，没有人用“离别”“长亭”。"""
+    n = PLAN_MIN_POEMS
+    farewell = [f"离别{'杨柳' if i % 2 else '青山'}外，长亭落日斜。" for i in range(n)]
+    other = ["春风杨柳外，明月落日斜。"] * n
+    return farewell + other, ["送友人"] * n + ["春日"] * n
+
+
+def test_the_planner_picks_the_words_of_poems_whose_title_holds_the_request():
+    """例诗是标题含“送”的诗（够多时）；词池里是例诗用得比全体诗多的词，例诗用得越多得分越高；
+    两边一样多或例诗更少用的词（落日、杨柳、春风）不在词池里。"""
+    contents, titles = planner_corpus()
+    planner = KeywordPlanner(contents, titles)
+    assert planner.examples("送") == list(range(PLAN_MIN_POEMS))
+    pool = planner.pool("送")
+    assert list(pool)[:2] in (["离别", "长亭"], ["长亭", "离别"]) and set(pool) == {"离别", "长亭", "青山"}
+    assert pool["离别"] == pytest.approx(np.log(2)) and pool["青山"] == pytest.approx(0.5 * np.log(2))
+    rng = np.random.default_rng(0)
+    plans = [planner.plan("送", rng, k=2) for _ in range(200)]
+    assert all(len(set(p)) == 2 and set(p) <= set(pool) for p in plans)
+    assert sum("青山" in p for p in plans) < sum("离别" in p for p in plans)  # 按得分的比例抽
+    assert planner.plan("送", np.random.default_rng(5)) == planner.plan("送", np.random.default_rng(5))
+
+
+def test_the_planner_falls_back_to_single_characters_and_says_when_it_cannot_plan():
+    """标题含整个题目的诗不够时，改用标题含题目里任何一个实字的诗；仍不到 PLAN_MIN_DOCS 首就报错（中文在前）。"""
+    contents, titles = planner_corpus()
+    planner = KeywordPlanner(contents, titles)
+    assert planner.examples("送君") == list(range(PLAN_MIN_POEMS))      # 没有标题含“送君”：用含“送”的
+    assert planner.examples("不") == []                                 # 虚字不算
+    with pytest.raises(ValueError, match="挑不出关键词"):
+        planner.pool("秋夜")
+    assert len(PLAN_MIN_DOCS * "字") <= PLAN_MIN_POEMS
 
 
 def test_the_training_mix_follows_the_shares_and_the_seed():

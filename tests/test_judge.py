@@ -163,7 +163,7 @@ def test_the_committed_decoding_table_is_its_files():
 
 def test_every_decoding_setting_spells_out_every_rule(monkeypatch):
     """解码表的每一行都写全了解码规则：换掉 make poem 的默认值，解析出来的规则不变
-    （曾经漏写 --typical-p：默认改成典型采样之后，它就悄悄混进了别的每一行）。按题作诗的引导与解码表无关，不换。"""
+    （曾经漏写 --typical-p：默认改成典型采样之后，它就悄悄混进了别的每一行）。按题作诗的引导与规划与解码表无关，不换。"""
     import argparse
 
     from scripts.judge_decoding import SETTINGS
@@ -177,5 +177,5 @@ def test_every_decoding_setting_spells_out_every_rule(monkeypatch):
     before = {name: parse(extra) for name, (_, extra) in SETTINGS.items()}
     # top-p 在命令行上没有“不用”的写法，不用时就是默认的 None：它不换
     monkeypatch.setattr(poet, "DEFAULTS", dict(temperature=0.5, top_k=7, top_p=None, typical_p=0.5, repeat_bigrams=True,
-                                               guidance=poet.DEFAULTS["guidance"]))
+                                               guidance=poet.DEFAULTS["guidance"], plan=poet.DEFAULTS["plan"]))
     assert {name: parse(extra) for name, (_, extra) in SETTINGS.items()} == before

@@ -188,7 +188,7 @@ def titled(tmp_path_factory):
 
 
 def test_title_and_keywords_write_in_the_chosen_form(titled):
-    for option in (["--title", "春江"], ["--keywords", "春风,山水"]):
+    for option in (["--title", "春江"], ["--keywords", "春风,山水"], ["--title", "春江", "--plan"]):
         code, out, err = poem_cli("--checkpoint", titled, "--form", "五绝", "--seed", 3, *option)
         assert code == 0 and err == "", err
         assert poem_form(out.replace("\n", "")) == "五言绝句"
@@ -202,6 +202,8 @@ def test_title_and_keywords_write_in_the_chosen_form(titled):
     (["--keywords", "春风,咖啡"], "不在词表"),
     (["--title", "春", "--keywords", "江天"], "只能给一种"),
     (["--title", "春江" * 7], "最多 12 个字"),
+    (["--title", "春", "--keywords", "江天", "--plan"], "只能给一种"),
+    (["--title", "𠀀", "--plan"], "不在词表"),
 ])
 def test_bad_title_or_keywords_give_one_clear_line(titled, args, message):
     code, out, err = poem_cli("--checkpoint", titled, "--form", "五绝", *args)

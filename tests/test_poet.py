@@ -131,6 +131,36 @@ def test_bad_titles_and_keywords_get_a_chinese_message():
     assert VOCAB.id2word[-2:] == [TITLE, KEYWORDS]
 
 
+def test_plan_writes_from_the_keywords_the_planner_picks_for_the_title(monkeypatch):
+    """plan=True：先由题目挑关键词（同一个随机数生成器，同一个种子挑同样的词、写同一首），<bos> 之后喂的是
+    关键词 + <keywords>，不是题目；不给题目时 plan 不起作用；题目照常检查；挑不出关键词时是中文的 DecodingError。"""
+    from utils import poet
+    from utils.conditions import PLAN_MIN_POEMS, KeywordPlanner
+
+    a, b, c, d = (VOCAB.id2word[i] for i in range(10, 14))
+    contents = [f"{a}{b}{c}{d}{a}，{c}{d}{a}{b}{c}。"] * PLAN_MIN_POEMS + [f"{c}{d}{c}{d}{c}。"] * PLAN_MIN_POEMS
+    planner = KeywordPlanner(contents, [a] * PLAN_MIN_POEMS + [b] * PLAN_MIN_POEMS)
+    monkeypatch.setattr(poet, "training_planner", lambda: planner)
+    fed = []
+    poem = write(recording_step(fed), None, VOCAB, title=a, plan=True, form="五绝", rng=4)
+    words = planner.plan(a, np.random.default_rng(4))
+    condition = VOCAB.encode("，".join(words), bos=False, eos=False) + [VOCAB.word2id[KEYWORDS]]
+    assert fed[:1 + len(condition)] == [VOCAB.bos_id, *condition] and VOCAB.word2id[TITLE] not in fed
+    assert poem == write(recording_step([]), None, VOCAB, title=a, plan=True, form="五绝", rng=4)
+    fed_plain = []
+    write(recording_step(fed_plain), None, VOCAB, plan=True, form="五绝", rng=4)
+    assert fed_plain[:3] == [VOCAB.bos_id, VOCAB.word2id[TITLE], fed_plain[2]]     # 没有题目：照常写
+    with pytest.raises(DecodingError, match="只能给一种"):
+        write(recording_step([]), None, VOCAB, title=a, keywords=[b], plan=True)
+    with pytest.raises(DecodingError, match="不在词表里"):
+        write(recording_step([]), None, VOCAB, title="𠀀", plan=True)
+    with pytest.raises(DecodingError, match="挑不出关键词"):
+        write(recording_step([]), None, VOCAB, title=d, plan=True)
+    with pytest.raises(DecodingError, match="挑不出关键词"):   # 词池里的词有字不在这个模型的词表里
+        write(recording_step([]), None, condition_vocab(Vocab([*VOCAB.id2word[:11], *VOCAB.id2word[12:-2]])),
+              title=a, plan=True)
+
+
 def test_free_writing_never_emits_a_separator():
     """不限体裁时，分隔符 <title>、<keywords> 也不会被写出来（即使模型最想写它们）。"""
     logits = np.zeros(len(VOCAB))

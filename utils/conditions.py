@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Container, Iterable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ EMPTY_TITLE = ""  # 不给题目写诗时的条件：空标题（见上）
 TITLE_WORD_CHARS = (1, 2)  # 题中词的字数
 KEYWORD_COUNT = 3
 MIN_DOCS = 20
+PLAN_MIN_POEMS, PLAN_MIN_DOCS, PLAN_POOL = 100, 5, 12  # 按题目挑关键词（KeywordPlanner）
 # 虚字：含它们的两字组不当关键词
 FUNCTION_CHARS = set("不无有亦如今为此与何自其之而以所是也乃又且将欲可能已未若犹还更唯谁莫")
 
@@ -67,6 +68,54 @@ class KeywordExtractor:
         tf = Counter(words)
         best = set(sorted(tf, key=lambda w: (-tf[w] * self.idf[w], words.index(w)))[:k])
         return [w for w in dict.fromkeys(words) if w in best]
+
+
+class KeywordPlanner:
+    """按题目挑关键词（Jiuge 的“规划”：先由题目想出几个词，再按这几个词写诗）。
+
+    训练集里标题含这个题目的诗（不到 PLAN_MIN_POEMS 首时，改用标题含题目里任何一个实字的诗）就是这个题目的“例诗”。
+    一个候选词在例诗里出现的比例 a 比在全部诗里的比例 b 高得越多、本身越常用，就越像这个题目的词：
+    得分 a·log(a/b)（只算 a > b、至少 PLAN_MIN_DOCS 首例诗用过的词）。得分最高的 PLAN_POOL 个词是词池，
+    每首诗按得分的比例从词池里不放回地抽 KEYWORD_COUNT 个：同一个题目每首诗的关键词不同。
+    关键词与训练时一样是两字词，模型把它们当作“从正文里抽出的词”读（MIX 的 keywords）。"""
+
+    def __init__(self, contents: Sequence[str], titles: Sequence[str]):
+        self.titles = ["".join(t.split()) for t in titles]
+        self.words = [set(_candidates(c)) for c in contents]
+        self.docs = Counter(w for words in self.words for w in words)
+
+    def examples(self, title: str) -> list[int]:
+        """例诗的下标。"""
+        title = "".join(title.split())
+        chosen = [i for i, t in enumerate(self.titles) if title in t]
+        if len(chosen) < PLAN_MIN_POEMS:
+            chars = set(title) - FUNCTION_CHARS
+            chosen = [i for i, t in enumerate(self.titles) if chars & set(t)]
+        return chosen
+
+    def pool(self, title: str, known: Container[str] | None = None) -> dict[str, float]:
+        """词池：词 -> 得分（从高到低）；known 给定时只要字都在 known 里的词（模型的词表）。例诗太少时报错。"""
+        chosen = self.examples(title)
+        if len(chosen) < PLAN_MIN_DOCS:
+            raise ValueError(f"训练集里标题含“{title}”（或其中的字）的诗只有 {len(chosen)} 首，挑不出关键词"
+                             f" (too few training poems with this title to plan keywords)")
+        counts = Counter(w for i in chosen for w in self.words[i])
+        total = len(self.words)
+        scores = {}
+        for w, n in counts.items():
+            a, b = n / len(chosen), self.docs[w] / total
+            if n >= PLAN_MIN_DOCS and a > b and (known is None or all(c in known for c in w)):
+                scores[w] = a * math.log(a / b)
+        return dict(sorted(scores.items(), key=lambda kv: -kv[1])[:PLAN_POOL])
+
+    def plan(self, title: str, rng: np.random.Generator, k: int = KEYWORD_COUNT,
+             known: Container[str] | None = None) -> list[str]:
+        pool = self.pool(title, known)
+        if not pool:
+            raise ValueError(f"没有哪个词像“{title}”的诗特有的，挑不出关键词 (no keywords to plan for this title)")
+        words, weights = list(pool), np.array(list(pool.values()))
+        picked = rng.choice(len(words), size=min(k, len(words)), replace=False, p=weights / weights.sum())
+        return [words[i] for i in picked]
 
 
 def split_keywords(text: str) -> list[str]:

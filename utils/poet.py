@@ -18,12 +18,13 @@ write 把它们接到框架的单步函数上（两个框架的 writing_step(mod
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import Sequence
 
 import numpy as np
 
-from utils.conditions import TITLE, TITLE_CHARS, condition_ids, no_condition
-from utils.data import Vocab
+from utils.conditions import TITLE, TITLE_CHARS, KeywordPlanner, condition_ids, no_condition
+from utils.data import Vocab, load_poems, split_poems
 from utils.decoding import DecodingError, StepFn, check_sampling, generate
 from utils.numpy_rnn import log_softmax
 
@@ -31,7 +32,7 @@ BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可�
 PLAUSIBLE = 0.01  # 无分类器引导只在读了条件时概率不低于最可能的字的这么多倍的字里选（guided）
 # make poem 默认的解码设置（命令行、评判脚本、写诗小部件共用；repeat_bigrams=False 即不重复二字组）：
 # 第 12 章的解码表（results/judge/decoding/）上字 n-gram 分类器最难分辨、distinct-2 与真诗相同的一种
-DEFAULTS = dict(temperature=1.0, top_k=None, top_p=None, typical_p=0.9, repeat_bigrams=False, guidance=1.0)
+DEFAULTS = dict(temperature=1.0, top_k=None, top_p=None, typical_p=0.9, repeat_bigrams=False, guidance=1.0, plan=False)
 
 
 def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,6 +48,9 @@ def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"典型采样：只留意外程度最接近熵的字，累计概率到 p 为止（默认 {d['typical_p'] or '不用'}）")
     p.add_argument("--guidance", type=float, default=d["guidance"],
                    help=f"按题作诗时题目的分量（无分类器引导），1 是不加强，须 ≥ 1（默认 {d['guidance']}）")
+    p.add_argument("--plan", action=argparse.BooleanOptionalAction, default=d["plan"],
+                   help="按题作诗时先由题目挑几个关键词，再按关键词写（Jiuge 的规划，utils.conditions.KeywordPlanner）"
+                        "（--no-plan：直接按题目写）")
     p.add_argument("--repeat-bigrams", action=argparse.BooleanOptionalAction, default=d["repeat_bigrams"],
                    help="一首诗里可以重复二字组（--no-repeat-bigrams：不重复）")
 
@@ -58,7 +62,8 @@ def decoding_rules(args: argparse.Namespace) -> dict:
     if args.typical_p is not None and not 0 < args.typical_p <= 1:
         raise DecodingError(f"typical_p 必须在 (0, 1] 之间，收到 {args.typical_p} (typical_p must be in (0, 1])")
     check_guidance(args.guidance)
-    return rules | dict(typical_p=args.typical_p, repeat_bigrams=args.repeat_bigrams, guidance=args.guidance)
+    return rules | dict(typical_p=args.typical_p, repeat_bigrams=args.repeat_bigrams, guidance=args.guidance,
+                        plan=args.plan)
 
 
 def check_guidance(guidance: float) -> None:
@@ -146,11 +151,17 @@ def no_repeat(step: StepFn, vocab: Vocab) -> StepFn:
 
 
 def write(step: StepFn, state, vocab: Vocab, *, title: str | None = None, keywords: Sequence[str] | None = None,
-          guidance: float = 1.0, typical_p: float | None = None, repeat_bigrams: bool = True, **rules) -> str:
+          guidance: float = 1.0, plan: bool = False, typical_p: float | None = None, repeat_bigrams: bool = True,
+          **rules) -> str:
     """写一首诗：step、state 来自框架的 writing_step(model)；rules 是 generate 的参数（form、metre、acrostic、
     prefix、temperature、top_k、top_p、rng…）；title 或 keywords 给定时按题作诗（模型要是用 --conditions 训练的）；
+    plan=True 且给了题目时，先由题目挑关键词（training_planner），按关键词写；
     guidance > 1 时按题作诗用无分类器引导（guided）；typical_p 给定时典型采样；repeat_bigrams=False 时不重复二字组。"""
     check_guidance(guidance)
+    if plan and title is not None:
+        condition_ids_checked(vocab, title, keywords)  # 先照常检查题目
+        rng = np.random.default_rng(rules.get("rng"))  # 挑词与写诗用同一个随机数生成器：同一个种子写同一首
+        title, keywords, rules = None, planned_keywords(title, rng, vocab), rules | dict(rng=rng)
     if title is not None or keywords is not None:
         condition = condition_ids_checked(vocab, title, keywords)
         if guidance > 1:
@@ -182,6 +193,21 @@ def condition_ids_checked(vocab: Vocab, title: str | None, keywords: Sequence[st
         raise DecodingError(f"这些字不在词表里：{' '.join(missing)}"
                             f" (characters not in the vocabulary: {' '.join(missing)})")
     return condition_ids(vocab, title, keywords)
+
+
+@functools.cache
+def training_planner() -> KeywordPlanner:
+    """在训练集的真诗上建的关键词规划（第一次用时建，约 1 秒）。"""
+    train = split_poems(load_poems())[0]
+    return KeywordPlanner([p.content for p in train], [p.title for p in train])
+
+
+def planned_keywords(title: str, rng: np.random.Generator, vocab: Vocab) -> list[str]:
+    """由题目挑的关键词（只挑字都在模型词表里的词）。"""
+    try:
+        return training_planner().plan(title, rng, known=vocab.word2id)
+    except ValueError as e:
+        raise DecodingError(str(e)) from None
 
 
 def reversed_poem(content: str) -> str:
