@@ -12,7 +12,7 @@ import argparse
 from scripts import judge_poems
 from utils.data import process_dataset
 from utils.judge import decoding_markdown
-from utils.settings import CACHE_DIR
+from utils.settings import CACHE_DIR, REPO_ROOT
 
 # 从右往左读的模型（给候选重排用），这样训练（约 20 分钟；先 python -m scripts.build_poems --song 准备宋诗）：
 REVERSE_COMMAND = ("torchrun --standalone --nproc_per_node=1 -m scripts.train_ddp --device cpu --reverse --song "
@@ -20,6 +20,8 @@ REVERSE_COMMAND = ("torchrun --standalone --nproc_per_node=1 -m scripts.train_dd
                    "--eval-every 1700 --max-minutes 21 --state .cache/poet/reverse/state.pt "
                    "--checkpoint .cache/poet/reverse/poem.pt --log-dir .cache/poet/reverse/logs")
 REVERSE = CACHE_DIR / "poet" / "reverse" / "poem.pt"
+# 记进结果的是相对仓库根目录的路径（脚本在仓库根目录运行；COURSE_CACHE 指到仓库外时用绝对路径）
+REVERSE_ARG = REVERSE.relative_to(REPO_ROOT).as_posix() if REVERSE.is_relative_to(REPO_ROOT) else str(REVERSE)
 NO_TRUNCATION = ["--top-k", "0"]
 NO_TYPICAL = ["--typical-p", "1"]  # 不用典型采样（make poem 的默认用它，不写明就会混进每一行）
 SETTINGS = {  # 名字 -> (表里的说明, judge_poems 的参数)；每种都写全，不依赖 make poem 的默认值
@@ -34,13 +36,12 @@ SETTINGS = {  # 名字 -> (表里的说明, judge_poems 的参数)；每种都�
                         ["--temperature", "1.0", *NO_TRUNCATION, "--typical-p", "0.9", "--no-repeat-bigrams"]),
     "t1.1-typical0.9": ("温度 1.1、典型采样 0.9，不重复二字组",
                         ["--temperature", "1.1", *NO_TRUNCATION, "--typical-p", "0.9", "--no-repeat-bigrams"]),
-    "t1.0-typical0.9-best4": ("温度 1.0、典型采样 0.9，不重复二字组，4 首候选挑写诗模型最顺的一首",
-                              ["--temperature", "1.0", *NO_TRUNCATION, "--typical-p", "0.9", "--no-repeat-bigrams",
-                               "--candidates", "4"]),
-    "t1.0-typical0.9-best4-reverse": ("同上，挑的时候再加上从右往左读的模型",
-                                      ["--temperature", "1.0", *NO_TRUNCATION, "--typical-p", "0.9",
-                                       "--no-repeat-bigrams", "--candidates", "4", "--reverse-checkpoint", str(REVERSE)]),
     "t1.0": ("温度 1.0、不截断，不重复二字组", ["--temperature", "1.0", *NO_TRUNCATION, *NO_TYPICAL, "--no-repeat-bigrams"]),
+    "t1.0-best4": ("温度 1.0、不截断，不重复二字组，4 首候选挑写诗模型最顺的一首",
+                   ["--temperature", "1.0", *NO_TRUNCATION, *NO_TYPICAL, "--no-repeat-bigrams", "--candidates", "4"]),
+    "t1.0-best4-reverse": ("同上，挑的时候再加上从右往左读的模型",
+                           ["--temperature", "1.0", *NO_TRUNCATION, *NO_TYPICAL, "--no-repeat-bigrams", "--candidates", "4",
+                            "--reverse-checkpoint", REVERSE_ARG]),
 }
 
 

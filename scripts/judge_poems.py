@@ -71,7 +71,10 @@ def main(argv=None, scorers: dict | None = None) -> dict:
 
     rerankers = [scorer(lambda seqs: lib.token_nlls(model, seqs), vocab)]
     if args.reverse_checkpoint:
-        backward, _ = lib.load_checkpoint(args.reverse_checkpoint)
+        backward, backward_vocab = lib.load_checkpoint(args.reverse_checkpoint)
+        if vocab.id2word[:len(backward_vocab)] != backward_vocab.id2word:  # 写诗的词表可以在后面多两个分隔符
+            raise SystemExit(f"从右往左读的模型 {args.reverse_checkpoint} 的词表与写诗的模型不同"
+                             " (the right-to-left model has another vocabulary)")
         lib.prepare_to_write(backward)
         reverse = scorer(lambda seqs: lib.token_nlls(backward, seqs), vocab)
         rerankers.append(lambda texts: reverse([poet.reversed_poem(t) for t in texts]))

@@ -3,6 +3,7 @@
 例：python -m utils.poem_cli --form 七绝 --acrostic 春江花月 --count 2
     python -m utils.poem_cli --form 五律 --metre --rhyme 下平七阳   （合平仄谱，押平水韵“阳”韵）
     python -m utils.poem_cli --title 送别 --form 五律 --metre             （按题作诗）
+    python -m utils.poem_cli --title 秋 --plan --form 七绝               （先由题目挑关键词，再按关键词写）
 默认用第 12 章随仓库提交的大模型 models/poet.pt 和那一章选出的解码（utils.poet.DEFAULTS），不用先训练；
 --framework tf 用第 6 章的主模型（你自己完整运行那一章时存下的检查点，否则仓库里提交的）。
 要别的循环单元（--cell gru 等）时，第一次运行先用默认预算训练一个（进度条给出剩余时间），存到 .cache/，以后直接读取。
