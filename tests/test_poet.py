@@ -133,7 +133,7 @@ def test_bad_titles_and_keywords_get_a_chinese_message():
 
 def test_plan_writes_from_the_keywords_the_planner_picks_for_the_title(monkeypatch):
     """plan=True：先由题目挑关键词（同一个随机数生成器，同一个种子挑同样的词、写同一首），<bos> 之后喂的是
-    关键词 + <keywords>，不是题目；不给题目时 plan 不起作用；题目照常检查；挑不出关键词时是中文的 DecodingError。"""
+    关键词 + <keywords>，不是题目；不给题目时 plan 不起作用；题目照常检查；挑不出关键词时直接按题目写。"""
     from utils import poet
     from utils.conditions import PLAN_MIN_POEMS, KeywordPlanner
 
@@ -154,11 +154,12 @@ def test_plan_writes_from_the_keywords_the_planner_picks_for_the_title(monkeypat
         write(recording_step([]), None, VOCAB, title=a, keywords=[b], plan=True)
     with pytest.raises(DecodingError, match="不在词表里"):
         write(recording_step([]), None, VOCAB, title="𠀀", plan=True)
-    with pytest.raises(DecodingError, match="挑不出关键词"):
-        write(recording_step([]), None, VOCAB, title=d, plan=True)
-    with pytest.raises(DecodingError, match="挑不出关键词"):   # 词池里的词有字不在这个模型的词表里
-        write(recording_step([]), None, condition_vocab(Vocab([*VOCAB.id2word[:11], *VOCAB.id2word[12:-2]])),
-              title=a, plan=True)
+    for vocab, title in ((VOCAB, d), (condition_vocab(Vocab([*VOCAB.id2word[:11], *VOCAB.id2word[12:-2]])), a)):
+        # 挑不出关键词（没有标题含 d 的诗；或词池里的词有字不在这个模型的词表里）：直接按题目写
+        fed = []
+        write(lambda t, state: (fed.append(t), (np.zeros(len(vocab)), state))[1], None, vocab, title=title, plan=True,
+              form="五绝", rng=4)
+        assert fed[:3] == [vocab.bos_id, vocab.word2id[title], vocab.word2id[TITLE]]
 
 
 def test_free_writing_never_emits_a_separator():

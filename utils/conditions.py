@@ -94,11 +94,10 @@ class KeywordPlanner:
         return chosen
 
     def pool(self, title: str, known: Container[str] | None = None) -> dict[str, float]:
-        """词池：词 -> 得分（从高到低）；known 给定时只要字都在 known 里的词（模型的词表）。例诗太少时报错。"""
+        """词池：词 -> 得分（从高到低）；known 给定时只要字都在 known 里的词（模型的词表）。例诗太少时是空的。"""
         chosen = self.examples(title)
         if len(chosen) < PLAN_MIN_DOCS:
-            raise ValueError(f"训练集里标题含“{title}”（或其中的字）的诗只有 {len(chosen)} 首，挑不出关键词"
-                             f" (too few training poems with this title to plan keywords)")
+            return {}
         counts = Counter(w for i in chosen for w in self.words[i])
         total = len(self.words)
         scores = {}
@@ -110,9 +109,10 @@ class KeywordPlanner:
 
     def plan(self, title: str, rng: np.random.Generator, k: int = KEYWORD_COUNT,
              known: Container[str] | None = None) -> list[str]:
+        """从词池里按得分的比例不放回地抽 k 个词；词池是空的（挑不出）时返回空列表。"""
         pool = self.pool(title, known)
         if not pool:
-            raise ValueError(f"没有哪个词像“{title}”的诗特有的，挑不出关键词 (no keywords to plan for this title)")
+            return []
         words, weights = list(pool), np.array(list(pool.values()))
         picked = rng.choice(len(words), size=min(k, len(words)), replace=False, p=weights / weights.sum())
         return [words[i] for i in picked]

@@ -155,13 +155,15 @@ def write(step: StepFn, state, vocab: Vocab, *, title: str | None = None, keywor
           **rules) -> str:
     """写一首诗：step、state 来自框架的 writing_step(model)；rules 是 generate 的参数（form、metre、acrostic、
     prefix、temperature、top_k、top_p、rng…）；title 或 keywords 给定时按题作诗（模型要是用 --conditions 训练的）；
-    plan=True 且给了题目时，先由题目挑关键词（training_planner），按关键词写；
+    plan=True 且给了题目时，先由题目挑关键词（training_planner），按关键词写（挑不出时直接按题目写）；
     guidance > 1 时按题作诗用无分类器引导（guided）；typical_p 给定时典型采样；repeat_bigrams=False 时不重复二字组。"""
     check_guidance(guidance)
     if plan and title is not None:
         condition_ids_checked(vocab, title, keywords)  # 先照常检查题目
         rng = np.random.default_rng(rules.get("rng"))  # 挑词与写诗用同一个随机数生成器：同一个种子写同一首
-        title, keywords, rules = None, planned_keywords(title, rng, vocab), rules | dict(rng=rng)
+        words, rules = training_planner().plan(title, rng, known=vocab.word2id), rules | dict(rng=rng)
+        if words:  # 只挑字都在模型词表里的词
+            title, keywords = None, words
     if title is not None or keywords is not None:
         condition = condition_ids_checked(vocab, title, keywords)
         if guidance > 1:
@@ -200,14 +202,6 @@ def training_planner() -> KeywordPlanner:
     """在训练集的真诗上建的关键词规划（第一次用时建，约 1 秒）。"""
     train = split_poems(load_poems())[0]
     return KeywordPlanner([p.content for p in train], [p.title for p in train])
-
-
-def planned_keywords(title: str, rng: np.random.Generator, vocab: Vocab) -> list[str]:
-    """由题目挑的关键词（只挑字都在模型词表里的词）。"""
-    try:
-        return training_planner().plan(title, rng, known=vocab.word2id)
-    except ValueError as e:
-        raise DecodingError(str(e)) from None
 
 
 def reversed_poem(content: str) -> str:
