@@ -161,8 +161,9 @@ def write(step: StepFn, state, vocab: Vocab, *, title: str | None = None, keywor
     if plan and title is not None:
         condition_ids_checked(vocab, title, keywords)  # 先照常检查题目
         rng = np.random.default_rng(rules.get("rng"))  # 挑词与写诗用同一个随机数生成器：同一个种子写同一首
+        # 只挑字都在模型词表里的词；挑不出时直接按题目写
         words, rules = training_planner().plan(title, rng, known=vocab.word2id), rules | dict(rng=rng)
-        if words:  # 只挑字都在模型词表里的词
+        if words:
             title, keywords = None, words
     if title is not None or keywords is not None:
         condition = condition_ids_checked(vocab, title, keywords)
