@@ -3,14 +3,16 @@
     python -m scripts.judge_conditions            # make poem 的默认模型（要是用 --conditions 训练的）
 
 1. 测试集真诗正文的困惑度：给它自己的标题、不给条件、给一首随机的诗的标题（utils.conditions.content_perplexities）；
-2. 题材命中率：只用训练集真诗训练的题材分类器（utils.themes），认出“按题材名作诗”的生成诗的比例，与认出测试集里
-   那种题材的真诗的比例相比（至少 80 % 才说模型听懂了题目）。每种题材写 --per-theme 首，四种近体诗轮流，格律与解码
-   用 make poem 的默认（make poem ARGS="--title 送别 --form 五律 --metre"）；--guidance、--plan 换掉默认的引导与规划。
+2. 题材命中率：只用训练集真诗训练的题材分类器（utils.themes），认出“按题材名作诗”的生成诗的比例，与认出留出的
+   （验证集与测试集里）那种题材的真诗的比例相比（至少 80 % 才说模型听懂了题目），并给出这个比值的 95 % 自助法区间
+   （真诗与生成诗都重抽）；同样多首不给题目的生成诗被认作这种题材的比例是“不听题目”的底线。每种题材写 --per-theme
+   首，四种近体诗轮流，格律与解码用 make poem 的默认（make poem ARGS="--title 送别 --form 五律 --metre"）；--guidance、--plan 换掉默认的引导与规划。
 结果写到 .cache/judge/conditions.json，并打印 Markdown 表格。
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ from utils.data import REGULAR_FORMS, load_poems, split_poems
 from utils.frameworks import library
 from utils.poem_cli import default_checkpoint
 from utils.settings import CACHE_DIR, FAST, REPO_ROOT, configure_allocator, pick
-from utils.themes import THEMES, ThemeClassifier, themes_of
+from utils.themes import THEMES, ThemeClassifier, ratio_interval, themes_of
 
 RESULT = CACHE_DIR / "judge" / f"conditions{'_fast' if FAST else ''}.json"
 HIT_RATIO = 0.8  # 生成诗的命中率至少是真诗的这么多倍
@@ -33,10 +35,12 @@ def conditions_markdown(result: dict) -> str:
             "| 给的条件 | 困惑度 |", "|---|---:|", *(f"| {k} | {v:.1f} |" for k, v in ppl.items()), "",
             f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {result['decoding'].get('guidance', 1.0):g}"
             f"{'，先由题目挑关键词（规划）' if result['decoding'].get('plan') else ''}；"
-            "真诗是测试集里标题属于这种题材的诗）：", "",
-            "| 题材 | 测试集真诗（首数） | 真诗命中率 | 按题生成的命中率 | 之比（须 ≥ 0.8） |", "|---|---:|---:|---:|---:|"]
+            "真诗是验证集与测试集里标题属于这种题材的诗）：", "",
+            "| 题材 | 留出的真诗（首数） | 真诗命中率 | 按题生成的命中率 | 之比（须 ≥ 0.8） | 95 % 区间 | 不给题目的命中率 |",
+            "|---|---:|---:|---:|---:|---|---:|"]
     for theme, r in result["themes"].items():
-        rows.append(f"| {theme} | {r['real_poems']} | {r['real']:.0%} | {r['generated']:.0%} | {r['ratio']:.2f} |")
+        rows.append(f"| {theme} | {r['real_poems']} | {r['real']:.0%} | {r['generated']:.0%} | {r['ratio']:.2f} "
+                    f"| {r['ratio_low']:.2f}–{r['ratio_high']:.2f} | {r['untitled']:.0%} |")
     return "\n".join(rows)
 
 
@@ -55,23 +59,27 @@ def main(argv=None) -> dict:
     path = args.checkpoint or default_checkpoint("torch", "lstm")
     model, vocab = lib.load_checkpoint(path)
     lib.prepare_to_write(model)
-    train, _, test = split_poems(load_poems())
-    test = pick(test, test[:200])
+    train, valid, test = split_poems(load_poems())
+    test, held_out = pick(test, test[:200]), pick(valid + test, (valid + test)[::10])
     perplexity = content_perplexities(lambda seqs: lib.token_nlls(model, seqs), vocab, test)
 
     decoding = poet.DEFAULTS | dict(guidance=args.guidance, plan=args.plan)
     classifier = ThemeClassifier([p.content for p in train], [p.title for p in train])
+    write = functools.partial(poet.write, *lib.writing_step(model), vocab, metre=True, **decoding)
+    untitled = [write(form=REGULAR_FORMS[i % len(REGULAR_FORMS)], rng=i) for i in range(args.per_theme)]
     themes = {}
     for theme in THEMES:
-        real = [p.content for p in test if theme in themes_of(p.title)]
-        written = [poet.write(*lib.writing_step(model), vocab, title=theme, form=REGULAR_FORMS[i % len(REGULAR_FORMS)],
-                              metre=True, rng=i, **decoding) for i in range(args.per_theme)]
-        rates = dict(real=classifier.hit_rate(real, theme), generated=classifier.hit_rate(written, theme))
+        real = [p.content for p in held_out if theme in themes_of(p.title)]
+        written = [write(title=theme, form=REGULAR_FORMS[i % len(REGULAR_FORMS)], rng=i) for i in range(args.per_theme)]
+        hits = dict(real=classifier.recognises(real, theme), generated=classifier.recognises(written, theme))
+        rates = {k: float(v.mean()) for k, v in hits.items()}
+        low, high = ratio_interval(hits["generated"], hits["real"])
         themes[theme] = rates | dict(real_poems=len(real), ratio=rates["generated"] / max(rates["real"], 1e-9),
-                                     samples=written[:4])
+                                     ratio_low=low, ratio_high=high,
+                                     untitled=classifier.hit_rate(untitled, theme), samples=written[:4])
     shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
-    result = dict(checkpoint=shown.as_posix(), test_poems=len(test), perplexity=perplexity, per_theme=args.per_theme,
-                  themes=themes, decoding=decoding, machine=provenance.machine(), date=provenance.utc_now(),
+    result = dict(checkpoint=shown.as_posix(), test_poems=len(test), classifier_c=classifier.c, perplexity=perplexity,
+                  per_theme=args.per_theme, themes=themes, decoding=decoding, machine=provenance.machine(), date=provenance.utc_now(),
                   minutes=(time.perf_counter() - start) / 60, fast=FAST)
     suffix = "".join([*([f"_g{args.guidance:g}"] if args.guidance != poet.DEFAULTS["guidance"] else []),
                       *([f"_{'plan' if args.plan else 'noplan'}"] if args.plan != poet.DEFAULTS["plan"] else [])])
