@@ -5,8 +5,9 @@
 1. 测试集真诗正文的困惑度：给它自己的标题、不给条件、给一首随机的诗的标题（utils.conditions.content_perplexities）；
 2. 题材命中率：只用训练集真诗训练的题材分类器（utils.themes），认出“按题材名作诗”的生成诗的比例，与认出留出的
    （验证集与测试集里）那种题材的真诗的比例相比（至少 80 % 才说模型听懂了题目），并给出这个比值的 95 % 自助法区间
-   （真诗与生成诗都重抽）；同样多首不给题目的生成诗被认作这种题材的比例是“不听题目”的底线。每种题材写 --per-theme
-   首，四种近体诗轮流，格律与解码用 make poem 的默认（make poem ARGS="--title 送别 --form 五律 --metre"）；--guidance、--plan 换掉默认的引导与规划。
+   （真诗与生成诗都重抽）；同样多首不给题目的生成诗被认作这种题材的比例是“不听题目”的底线。
+   每种题材写 --per-theme 首，四种近体诗轮流，格律与解码用 make poem 的默认
+   （make poem ARGS="--title 送别 --form 五律 --metre"）；--guidance、--plan 换掉默认的引导与规划。
 结果写到 .cache/judge/conditions.json，并打印 Markdown 表格。
 """
 from __future__ import annotations
@@ -79,8 +80,8 @@ def main(argv=None) -> dict:
                                      untitled=classifier.hit_rate(untitled, theme), samples=written[:4])
     shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
     result = dict(checkpoint=shown.as_posix(), test_poems=len(test), classifier_c=classifier.c, perplexity=perplexity,
-                  per_theme=args.per_theme, themes=themes, decoding=decoding, machine=provenance.machine(), date=provenance.utc_now(),
-                  minutes=(time.perf_counter() - start) / 60, fast=FAST)
+                  per_theme=args.per_theme, themes=themes, decoding=decoding, machine=provenance.machine(),
+                  date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60, fast=FAST)
     suffix = "".join([*([f"_g{args.guidance:g}"] if args.guidance != poet.DEFAULTS["guidance"] else []),
                       *([f"_{'plan' if args.plan else 'noplan'}"] if args.plan != poet.DEFAULTS["plan"] else [])])
     out = RESULT.with_stem(RESULT.stem + suffix)

@@ -1,6 +1,6 @@
 """选题材分类器（utils.themes）的正则化强度 C：只用训练集的真诗，五折交叉验证每种题材、每个 C 的平衡准确率。
 
-    python -m scripts.tune_theme_classifier      # 约 15 分钟（2 核）；结果写到 results/conditions/theme_classifier.json
+    python -m scripts.tune_theme_classifier      # 2 核 AMD EPYC 上 9 分钟；结果写到 results/conditions/theme_classifier.json
 
 平衡准确率（两类各自认对的比例的平均）与分类器按样本数加权的训练目标一致，也不偏向诗多的题材。
 八种题材的平均最高的 C 就是 utils.themes.C（tests/test_themes.py 核对两者一致）。不看任何生成的诗。
