@@ -67,11 +67,15 @@ def main(argv=None) -> dict:
     decoding = poet.DEFAULTS | dict(guidance=args.guidance, plan=args.plan)
     classifier = ThemeClassifier([p.content for p in train], [p.title for p in train])
     write = functools.partial(poet.write, *lib.writing_step(model), vocab, metre=True, **decoding)
-    untitled = [write(form=REGULAR_FORMS[i % len(REGULAR_FORMS)], rng=i) for i in range(args.per_theme)]
+
+    def written_to(title: str | None) -> list[str]:  # 第 i 首：四种近体诗轮流，种子 i
+        return [write(title=title, form=REGULAR_FORMS[i % len(REGULAR_FORMS)], rng=i) for i in range(args.per_theme)]
+
+    untitled = written_to(None)
     themes = {}
     for theme in THEMES:
         real = [p.content for p in held_out if theme in themes_of(p.title)]
-        written = [write(title=theme, form=REGULAR_FORMS[i % len(REGULAR_FORMS)], rng=i) for i in range(args.per_theme)]
+        written = written_to(theme)
         hits = dict(real=classifier.recognises(real, theme), generated=classifier.recognises(written, theme))
         rates = {k: float(v.mean()) for k, v in hits.items()}
         low, high = ratio_interval(hits["generated"], hits["real"])

@@ -18,6 +18,7 @@ from utils.settings import REPO_ROOT
 from utils.themes import best_c, cross_validate
 
 RESULT = REPO_ROOT / "results" / "conditions" / "theme_classifier.json"
+FOLDS = 5
 
 
 def main(argv=None) -> dict:
@@ -26,8 +27,8 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     start = time.perf_counter()
     train, _, _ = split_poems(load_poems())
-    scores = cross_validate([q.content for q in train], [q.title for q in train])
-    result = dict(training_poems=len(train), folds=5, scores={t: {f"{c:g}": s for c, s in by_c.items()}
+    scores = cross_validate([q.content for q in train], [q.title for q in train], folds=FOLDS)
+    result = dict(training_poems=len(train), folds=FOLDS, scores={t: {f"{c:g}": s for c, s in by_c.items()}
                                                                for t, by_c in scores.items()},
                   best_c=best_c(scores), machine=provenance.machine(), code=provenance.code_version(),
                   date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60)
