@@ -31,10 +31,20 @@ HIT_RATIO = 0.8  # 生成诗的命中率至少是真诗的这么多倍
 
 
 def conditions_markdown(result: dict) -> str:
-    ppl = result["perplexity"]
-    rows = [f"测试集的 {result['test_poems']:,} 首真诗，正文每字的困惑度：", "",
-            "| 给的条件 | 困惑度 |", "|---|---:|", *(f"| {k} | {v:.1f} |" for k, v in ppl.items()), "",
-            f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {result['decoding'].get('guidance', 1.0):g}"
+    return perplexity_markdown(result) + "\n\n" + themes_markdown(result)
+
+
+def perplexity_markdown(result: dict) -> str:
+    """第 1 项：困惑度（与解码无关，同一个模型的几次运行都一样）。"""
+    return "\n".join([f"测试集的 {result['test_poems']:,} 首真诗，正文每字的困惑度：", "",
+                      "| 给的条件 | 困惑度 |", "|---|---:|", *(f"| {k} | {v:.1f} |" for k, v in result["perplexity"].items())])
+
+
+def themes_markdown(result: dict) -> str:
+    """第 2 项：题材命中率。"""
+    guidance = result["decoding"].get("guidance", 1.0)
+    cut = f"（合理性约束 {result['plausible']:g}）" if guidance > 1 and "plausible" in result else ""  # 早先的结果没记下约束
+    rows = [f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {guidance:g}{cut}"
             f"{'，先由题目挑关键词（规划）' if result['decoding'].get('plan') else ''}；"
             "真诗是验证集与测试集里标题属于这种题材的诗）：", "",
             "| 题材 | 留出的真诗（首数） | 真诗命中率 | 按题生成的命中率 | 之比（须 ≥ 0.8） | 95 % 区间 | 不给题目的命中率 |",
@@ -84,7 +94,7 @@ def main(argv=None) -> dict:
                                      untitled=classifier.hit_rate(untitled, theme), samples=written[:4])
     shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
     result = dict(checkpoint=shown.as_posix(), test_poems=len(test), classifier_c=classifier.c, perplexity=perplexity,
-                  per_theme=args.per_theme, themes=themes, decoding=decoding, machine=provenance.machine(),
+                  per_theme=args.per_theme, themes=themes, decoding=decoding, plausible=poet.PLAUSIBLE, machine=provenance.machine(),
                   date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60, fast=FAST)
     suffix = "".join([*([f"_g{args.guidance:g}"] if args.guidance != poet.DEFAULTS["guidance"] else []),
                       *([f"_{'plan' if args.plan else 'noplan'}"] if args.plan != poet.DEFAULTS["plan"] else [])])

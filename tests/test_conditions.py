@@ -117,13 +117,19 @@ def test_content_perplexity_counts_only_the_poem_and_sees_whether_the_title_help
 
 
 def test_the_committed_measurements_are_the_tables_in_their_readme():
-    """results/conditions/：scripts.judge_conditions 的完整运行，README 里的表就是 conditions_markdown 排出来的。"""
+    """results/conditions/：scripts.judge_conditions 的完整运行，README 里的表就是 conditions_markdown 从这些文件排出来的：
+    poet.json 的两张表；其余每个文件的题材命中率（困惑度与解码无关，各次运行都一样）。"""
     import json
 
-    from scripts.judge_conditions import conditions_markdown
+    from scripts.judge_conditions import conditions_markdown, perplexity_markdown, themes_markdown
     from utils.settings import REPO_ROOT
 
     folder = REPO_ROOT / "results" / "conditions"
-    result = json.loads((folder / "poet.json").read_text(encoding="utf-8"))
-    assert not result["fast"] and result["per_theme"] >= 100
-    assert conditions_markdown(result) in (folder / "README.md").read_text(encoding="utf-8")
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    paths = sorted([*folder.glob("poet*.json"), *folder.glob("earlier/plausible0.01_*.json")])
+    results = {p.relative_to(folder).as_posix(): json.loads(p.read_text(encoding="utf-8")) for p in paths}
+    assert conditions_markdown(results["poet.json"]) in readme
+    for name, result in results.items():
+        assert not result["fast"] and result["per_theme"] >= 100, name
+        assert perplexity_markdown(result) == perplexity_markdown(results["poet.json"]), name
+        assert f"`{name}`" in readme and themes_markdown(result) in readme, name

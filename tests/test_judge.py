@@ -129,19 +129,42 @@ def test_word_use_counts():
 
 
 def test_the_committed_judge_results_are_the_tables_in_their_readme():
-    """results/judge/ 的每个结果文件，其 judge_markdown 表格原样出现在那里的 README 里。"""
+    """results/judge/ 的每个结果文件（含 base/、earlier/ 里的），其 judge_markdown 表格原样出现在那里的 README 里。"""
     import json
 
     from utils.settings import REPO_ROOT
 
     folder = REPO_ROOT / "results" / "judge"
     readme = (folder / "README.md").read_text(encoding="utf-8")
-    results = sorted(folder.glob("*.json"))
+    results = sorted([*folder.glob("*.json"), *folder.glob("base/*.json"), *folder.glob("earlier/*.json")])
     assert results
     for path in results:
+        name = path.relative_to(folder).as_posix()
         result = json.loads(path.read_text(encoding="utf-8"))
-        assert not result["fast"] and result["count"] >= 1000, path.name
-        assert f"`{path.name}`" in readme and judge_markdown(result) in readme, path.name
+        assert not result["fast"] and result["count"] >= 1000, name
+        assert f"`{name}`" in readme and judge_markdown(result) in readme, name
+
+
+def test_the_committed_guided_runs_used_todays_plausibility_cut():
+    """results/judge/ 与 results/conditions/ 顶层加了引导（w > 1）的结果，都是在现在的合理性约束 utils.poet.PLAUSIBLE 下量的：
+    改了约束，就得重量（旧的移到 earlier/）。约束只在 w > 1 时起作用，不加引导的结果不受影响。"""
+    import json
+
+    from utils import poet
+    from utils.settings import REPO_ROOT
+
+    checked = 0
+    for path in sorted((REPO_ROOT / "results" / "judge").glob("*.json")):
+        settings = json.loads(path.read_text(encoding="utf-8"))["settings"]
+        if settings.get("guidance", 1) > 1:  # 早先的结果没有这一项：那时还没有引导
+            assert settings.get("plausible") == poet.PLAUSIBLE, path.name
+            checked += 1
+    for path in sorted((REPO_ROOT / "results" / "conditions").glob("poet*.json")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        if result["decoding"]["guidance"] > 1:
+            assert result.get("plausible") == poet.PLAUSIBLE, path.name
+            checked += 1
+    assert checked
 
 
 def test_the_committed_decoding_tables_are_their_files():
