@@ -75,6 +75,22 @@ def test_guidance_never_picks_a_character_the_conditioned_model_finds_implausibl
     assert logits[30] < -1000 and int(np.argmax(logits)) == 20
 
 
+def test_the_plausibility_cut_measurement_reads_the_removed_probability():
+    """scripts.plausible_cut 的 removed_mass：假模型每步给同一个分布 (0.5, 0.3, 0.004, 其余平分 0.196)。
+    约束 0.01 截掉概率低于 0.005 的字，约束 0.001 截掉低于 0.0005 的字；只看最后 positions 个预测。"""
+    from scripts.plausible_cut import removed_mass
+
+    p = np.full(len(VOCAB), 0.196 / (len(VOCAB) - 3))
+    p[:3] = 0.5, 0.3, 0.004
+    step = lambda token, state: (np.log(p), state + 1)  # noqa: E731
+    out = removed_mass(step, 0, [1, 2, 3, 4, 5], positions=2)
+    assert all(len(v) == 2 for v in out.values())
+    assert out["约束 0.01"][0] == pytest.approx(p[p < 0.005].sum()) and out["约束 0.01"][0] > 0.196
+    assert out["约束 0.001"][0] == pytest.approx(p[p < 0.0005].sum())
+    assert out["约束 0.001"][0] < out["约束 0.01"][0]
+    assert 0 < out["典型采样 0.9"][0] < 0.5
+
+
 def test_guidance_changes_nothing_for_a_model_that_ignores_the_condition_and_below_1_is_refused():
     logits = np.random.default_rng(0).uniform(0, 2, size=len(VOCAB))  # 都在最可能的字的 e^-2 倍以内：不受合理性约束
     title = VOCAB.id2word[30]

@@ -108,10 +108,15 @@ def guided(step: StepFn, condition: Sequence[int], weight: float, baseline: Sequ
         plain_logits, plain_state = without(token_id, plain_state)
         plain, cond = (log_softmax(np.asarray(z, dtype=np.float64)) for z in (plain_logits, cond_logits))
         mixed = plain + weight * (cond - plain)
-        mixed[cond < cond.max() + np.log(PLAUSIBLE)] -= BAN
+        mixed[implausible(cond)] -= BAN
         return mixed, (cond_state, plain_state)
 
     return wrapped
+
+
+def implausible(log_p: np.ndarray, cut: float | None = None) -> np.ndarray:
+    """合理性约束去掉的字：对数概率 log_p 下，概率低于最可能的字的 cut 倍（默认 PLAUSIBLE）的那些。"""
+    return log_p < log_p.max() + np.log(PLAUSIBLE if cut is None else cut)
 
 
 def typical(step: StepFn, mass: float) -> StepFn:
