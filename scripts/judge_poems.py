@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from utils import course_models, poet, provenance
-from utils.conditions import TITLE_CHARS
+from utils.conditions import own_title
 from utils.data import load_poems, process_dataset, split_poems
 from utils.frameworks import library
 from utils.judge import held_out_real, judge, judge_markdown, matched, scorer
@@ -79,13 +79,11 @@ def main(argv=None, scorers: dict | None = None) -> dict:
         reverse = scorer(lambda seqs: lib.token_nlls(backward, seqs), vocab)
         rerankers.append(lambda texts: reverse([poet.reversed_poem(t) for t in texts]))
 
-    # 与训练时一样只取标题的前 TITLE_CHARS 个字；词表外的字（训练时记作 <unk>）去掉
-    titles = {p.content: "".join(c for c in "".join(p.title.split())[:TITLE_CHARS] if c in vocab.word2id)
-              for p in load_poems()} if args.own_titles else {}
+    titles = {p.content: own_title(vocab, p.title) for p in load_poems()} if args.own_titles else {}
 
     def write(form, seed):
         rng = np.random.default_rng(seed)  # 一首候选时与 make poem --seed 写的相同
-        title = (titles[real[seed]] or None) if args.own_titles else None  # matched 给第 i 首真诗的种子是 i
+        title = titles[real[seed]] if args.own_titles else None  # matched 给第 i 首真诗的种子是 i
         candidates = [poet.write(*lib.writing_step(model), vocab, title=title, form=form, metre=not args.no_metre,
                                  rng=rng, **rules) for _ in range(args.candidates)]
         return candidates[poet.rerank(candidates, rerankers) if len(candidates) > 1 else 0]

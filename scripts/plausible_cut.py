@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 
 from utils import poet
-from utils.conditions import TITLE_CHARS, encode
+from utils.conditions import encode, own_title
 from utils.data import load_poems, split_poems
 from utils.frameworks import library
 from utils.numpy_rnn import log_softmax
@@ -60,9 +60,9 @@ def main(argv=None) -> dict:
     step, state = lib.writing_step(model)
     masses: dict[str, list[float]] = {}
     for q in chosen:
-        title = "".join(c for c in "".join(q.title.split())[:TITLE_CHARS] if c in vocab.word2id) or None
         positions = len(vocab.encode(q.content)) - 1  # 正文的字与 <eos>
-        for name, values in removed_mass(step, state, encode(vocab, q.content, title=title), positions).items():
+        ids = encode(vocab, q.content, title=own_title(vocab, q.title))
+        for name, values in removed_mass(step, state, ids, positions).items():
             masses.setdefault(name, []).extend(values)
     count = len(next(iter(masses.values())))
     print(f"测试集里随机取的 {args.poems} 首真诗、{count:,} 个位置上截掉的概率：\n")

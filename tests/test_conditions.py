@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from utils.conditions import (KEYWORDS, MIX, PLAN_MIN_POEMS, TITLE, KeywordExtractor, KeywordPlanner,
-                              condition_vocab, content_perplexities, encode, title_word, training_seqs)
+from utils.conditions import (KEYWORDS, MIX, PLAN_MIN_POEMS, TITLE, TITLE_CHARS, KeywordExtractor, KeywordPlanner,
+                              condition_vocab, content_perplexities, encode, own_title, title_word, training_seqs)
 from utils.data import Poem, Vocab
 
 JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
@@ -114,6 +114,12 @@ def test_content_perplexity_counts_only_the_poem_and_sees_whether_the_title_help
     assert ppl["不给条件"] == pytest.approx(np.exp(2.0))
     assert ppl["自己的标题"] == pytest.approx(np.exp(1.5))       # 一首有“静夜思”，一首没有
     assert ppl["随机的标题"] == pytest.approx(np.exp(1.5))       # 两首互换标题：还是一首有
+
+
+def test_a_real_poems_title_is_cut_to_the_training_length_and_loses_unknown_characters():
+    assert own_title(VOCAB, "静夜 思") == "静夜思"
+    assert own_title(VOCAB, "静" * (TITLE_CHARS + 3)) == "静" * TITLE_CHARS
+    assert own_title(VOCAB, "\u9fa5静") == "静" and own_title(VOCAB, "\u9fa5") is None  # 词表外的字去掉；什么也不剩时不给题目
 
 
 def test_the_committed_measurements_are_the_tables_in_their_readme():

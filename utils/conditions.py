@@ -134,6 +134,12 @@ def condition_ids(vocab: Vocab, title: str | None = None, keywords: Sequence[str
     return []
 
 
+def own_title(vocab: Vocab, title: str) -> str | None:
+    """一首真诗的标题当题目（按题作诗的评判与测量用）：与训练时一样只取前 TITLE_CHARS 个字，词表外的字（训练时记作 <unk>）去掉；
+    什么也不剩时是 None（不给题目）。"""
+    return "".join(c for c in "".join(title.split())[:TITLE_CHARS] if c in vocab.word2id) or None
+
+
 def no_condition(vocab: Vocab) -> list[int]:
     """不给题目写诗时喂的条件：学过按题作诗的词表（有 <title>）喂空标题，第 6、7 章的词表什么也不喂。"""
     return condition_ids(vocab, title=EMPTY_TITLE) if TITLE in vocab.word2id else []
