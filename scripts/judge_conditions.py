@@ -94,8 +94,9 @@ def main(argv=None) -> dict:
                                      untitled=classifier.hit_rate(untitled, theme), samples=written[:4])
     shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
     result = dict(checkpoint=shown.as_posix(), test_poems=len(test), classifier_c=classifier.c, perplexity=perplexity,
-                  per_theme=args.per_theme, themes=themes, decoding=decoding, plausible=poet.PLAUSIBLE, machine=provenance.machine(),
-                  date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60, fast=FAST)
+                  per_theme=args.per_theme, themes=themes, decoding=decoding, plausible=poet.PLAUSIBLE,
+                  machine=provenance.machine(), date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60,
+                  fast=FAST)
     suffix = "".join([*([f"_g{args.guidance:g}"] if args.guidance != poet.DEFAULTS["guidance"] else []),
                       *([f"_{'plan' if args.plan else 'noplan'}"] if args.plan != poet.DEFAULTS["plan"] else [])])
     out = RESULT.with_stem(RESULT.stem + suffix)

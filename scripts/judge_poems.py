@@ -92,9 +92,9 @@ def main(argv=None, scorers: dict | None = None) -> dict:
     known = line_set(p.content for p in split_poems(load_poems())[0])
     result = judge(generated, real, scorers, RNN_SCORER, known, copy_reference)
     shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
-    result.update(settings=vars(args) | {"checkpoint": shown.as_posix(), "plausible": poet.PLAUSIBLE}, machine=provenance.machine(),
-                  date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60, fast=FAST,
-                  samples=generated[:8])
+    result.update(settings=vars(args) | {"checkpoint": shown.as_posix(), "plausible": poet.PLAUSIBLE},
+                  machine=provenance.machine(), date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60,
+                  fast=FAST, samples=generated[:8])
     JUDGE_DIR.mkdir(parents=True, exist_ok=True)
     out = JUDGE_DIR / f"{args.name}{'_fast' if FAST else ''}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
