@@ -8,7 +8,8 @@
 步数、批大小、学习率、最长字数和模型的默认值取自 utils.course_models（与第 6、7 章相同）；
 --model '{"hidden_dim": 512, "num_layers": 1}' 改模型的设置，--song 把宋诗加进训练集，--conditions 在诗前面按比例
 加上标题或关键词（utils.conditions：模型学会按题作诗）——第 12 章的大模型这样训练；再加 --title-state 时条件不当前缀、
-而编码进初始状态（utils.title_state，只为与前缀的做法比较；检查点旁边另存 <检查点>.title_state.pt）。
+而编码进初始状态（utils.title_state，只为与前缀的做法比较；检查点旁边另存 <检查点>.title_state.pt）；
+--every-step --init 检查点：在训练好的模型上只训练每步读题的两层（utils.title_every_step，模型本身不动）。
 
 代码不随进程数改变：
 - 每一步的“全局批”与单进程训练完全相同（utils.data.iterate_batches，批大小 --batch-size），
@@ -54,6 +55,7 @@ from utils.data import extra_training_poems, iterate_batches, load_poems, proces
 from utils.poet import reversed_poem
 from utils.provenance import code_version, machine, sha256, utc_now
 from utils.settings import CACHE_DIR, SONG_POEMS_PATH, configure_allocator
+from utils.title_every_step import TitleEveryStep
 from utils.title_state import TitleState
 from utils.training import run_training
 
@@ -78,6 +80,8 @@ def parse_args(argv=None):
     p.add_argument("--title-state", action="store_true",
                    help="与 --conditions 一起用：条件编码进 LSTM 的初始状态，而不是当作前缀（utils.title_state，比较用）")
     p.add_argument("--init", type=Path, help="从这个检查点的权重开始训练（微调）")
+    p.add_argument("--every-step", action="store_true",
+                   help="与 --conditions、--init 一起用：模型不动，只训练每步读题的两个线性层（utils.title_every_step）")
     p.add_argument("--reverse", action="store_true",
                    help="每首诗倒过来训练（从右往左读的模型，第 12 章给候选重排用；验证集也倒过来求困惑度）")
     p.add_argument("--max-minutes", type=float, help="训练时间（分钟，续训时累计）到了就停，即使没到 --steps")
@@ -280,6 +284,8 @@ def train(args) -> dict:
         raise SystemExit("--title-state 要与 --conditions 一起用 (--title-state needs --conditions)")
     if args.init and args.title_state:
         raise SystemExit("--init 与 --title-state 不能同时用 (--init takes a plain checkpoint)")
+    if args.every_step and not (args.conditions and args.init):
+        raise SystemExit("--every-step 要与 --conditions、--init 一起用 (--every-step needs --conditions and --init)")
     if args.reverse:
         if args.conditions:
             raise SystemExit("--reverse 与 --conditions 不能同时用 (--reverse takes no conditions)")
@@ -295,8 +301,11 @@ def train(args) -> dict:
     torch.manual_seed(args.seed)  # 各进程同样初始化（DDP 也会把 0 号进程的参数广播给其余进程）
     model = torch_poems.build_model(len(vocab), device=device, **(MODEL | args.model))
     net = TitleState(model, title_state.separators(vocab)).to(device) if args.title_state else model
+    if args.every_step:  # 模型本身不动（权重在下面由 --init 读入），只训练新加的两层
+        model.requires_grad_(False)
+        net = TitleEveryStep(model, vocab).to(device)
     ddp = DistributedDataParallel(BatchLoss(net))
-    optimizer = torch.optim.Adam(net.parameters(), lr=args.learning_rate, eps=1e-7)
+    optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=args.learning_rate, eps=1e-7)
     schedule = torch_poems.cosine_schedule(optimizer, args.steps)
     progress = load_state(args.state, net, optimizer, schedule, device)  # 续训
     if progress is None:
@@ -377,7 +386,7 @@ def train(args) -> dict:
         if args.title_state:
             title_state.save(net, vocab, args.checkpoint)
         else:
-            torch_poems.save_checkpoint(model, vocab, args.checkpoint)
+            torch_poems.save_checkpoint(net, vocab, args.checkpoint)
         say(f"完成 {progress['step']} 步，训练用时 {progress['train_seconds']:.1f} 秒，检查点 {args.checkpoint.name}")
     dist.barrier()
     return progress

@@ -517,12 +517,21 @@ def read_checkpoint(path) -> dict:
     return checked_torch_checkpoint(saved, path)
 
 
+EVERY_STEP = "title_every_step"  # 检查点的设置里有它（True）时，模型是 utils.title_every_step.TitleEveryStep
+
+
 def load_checkpoint(path, device=None) -> tuple[myRNNModel, Vocab]:
     """按检查点里的设置建模型、读入权重，返回 (model, vocab)。"""
     saved = read_checkpoint(path)
-    model = build_model(device=device, **saved["config"])
+    config, vocab = dict(saved["config"]), Vocab(saved["id2word"])
+    every_step = config.pop(EVERY_STEP, False)  # 每步读题的模型（第 12 章的大模型，utils.title_every_step）
+    model = build_model(device=device, **config)
+    if every_step:
+        from utils.title_every_step import TitleEveryStep  # 它要用到本模块，放在这里才不循环导入
+
+        model = TitleEveryStep(model, vocab).to(next(model.parameters()).device)
     model.load_state_dict(saved["state_dict"])
-    return model, Vocab(saved["id2word"])
+    return model, vocab
 
 
 def restore_weights(model: myRNNModel, vocab: Vocab, path) -> None:
