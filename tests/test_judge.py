@@ -159,7 +159,8 @@ def test_the_committed_guided_runs_used_todays_plausibility_cut():
         if settings.get("guidance", 1) > 1:  # 早先的结果没有这一项：那时还没有引导
             assert settings.get("plausible") == poet.PLAUSIBLE, path.name
             checked += 1
-    for path in sorted((REPO_ROOT / "results" / "conditions").glob("poet*.json")):
+    conditions = REPO_ROOT / "results" / "conditions"
+    for path in sorted([*conditions.glob("poet*.json"), *conditions.glob("every*.json")]):
         result = json.loads(path.read_text(encoding="utf-8"))
         if result["decoding"]["guidance"] > 1:
             assert result.get("plausible") == poet.PLAUSIBLE, path.name

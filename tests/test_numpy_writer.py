@@ -58,3 +58,27 @@ def test_bad_files_are_refused_without_running_them(tmp_path, capsys, content):
     assert "不该" not in capsys.readouterr().out
     with pytest.raises(CheckpointError, match="找不到检查点"):
         numpy_writer.load(tmp_path / "missing.pt")
+
+
+def test_the_model_that_reads_the_title_at_every_step_matches_pytorch(tmp_path):
+    """utils.title_every_step：题目、空标题、不给条件三种开头，NumPy 与 PyTorch 逐字的 logits 相同。"""
+    from utils.conditions import condition_ids, condition_vocab, no_condition
+    from utils.title_every_step import TitleEveryStep
+
+    vocab = condition_vocab(VOCAB)
+    torch.manual_seed(0)
+    model = build_model(len(vocab), device=torch.device("cpu"), cell="lstm", embed_dim=16, hidden_dim=12,
+                        num_layers=1, adaptive_cutoffs=[8, 16])
+    net = TitleEveryStep(model, vocab).eval()
+    with torch.no_grad():
+        torch.nn.init.normal_(net.to_input.weight)
+        torch.nn.init.normal_(net.to_output.weight)
+    path = save_checkpoint(net, vocab, tmp_path / "m.pt")
+    _, _, step = numpy_writer.load(path)
+    reference = make_step_fn(net)
+    for condition in (condition_ids(vocab, "春江"), no_condition(vocab), []):
+        state = ref_state = None
+        for token in [2, *condition, 7, 12, 4, 20, 5]:
+            logits, state = step(token, state)
+            expected, ref_state = reference(token, ref_state)
+            np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-5)

@@ -43,9 +43,14 @@ def test_the_shipped_poet_is_what_its_record_says(data, torch_one_thread):
     它的词表是唐诗训练集的词表加上按题作诗的分隔符，所以与第 6、7 章的困惑度可比。"""
     path = course_models.SHIPPED_DIR / "poet.pt"
     facts = course_models.read_provenance(path)
-    assert set(facts) - {"fine_tuned_from"} == POET_FIELDS
-    if "fine_tuned_from" in facts:  # 微调出来的：起点的记录（以前随仓库提交的大模型）也完整
-        assert set(facts["fine_tuned_from"]) == POET_FIELDS and facts["made_by"].count("--init") == 1
+    stages, record = [], facts
+    while record is not None:  # 微调出来的：前一段的记录（以前随仓库提交的大模型）也完整，一层套一层直到第一段
+        assert set(record) - {"fine_tuned_from"} == POET_FIELDS
+        assert record["made_by"].count("--init") == ("fine_tuned_from" in record)
+        stages.append(record)
+        record = record.get("fine_tuned_from")
+    # 第 12 章的预算：各段合计不超过两小时（每段的分钟数记到 0.1，所以容许每段 0.05 的舍入）
+    assert sum(stage["training_minutes"] for stage in stages) <= 120 + 0.05 * len(stages)
     assert course_models.poet_checkpoint() == path, "文件与记录的 sha256 不同"
     assert facts["data"]["data/poems.txt"] == provenance.sha256(POEMS_PATH), "poems.txt 变了：大模型要重新训练"
     model, vocab = library("torch").load_checkpoint(path)

@@ -8,6 +8,8 @@ from utils.data import Vocab
 TORCH_FORMAT = "rnn_tang_poems/torch-1"  # PyTorch 检查点里的格式标记（torch_poems 存，numpy_writer 也读）
 # 两个框架的检查点文件名的结尾（Keras 3 只肯把权重存进以 .weights.h5 结尾的文件）
 SUFFIXES = {"tf": ".weights.h5", "torch": ".pt"}
+# 检查点的模型设置里有它（值为 True）时，模型是每步读题的 utils.title_every_step.TitleEveryStep
+EVERY_STEP = "title_every_step"
 
 
 class CheckpointError(ValueError):

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.checkpoints import check_vocab_size, checked_torch_checkpoint, require_file
+from utils.checkpoints import EVERY_STEP, check_vocab_size, checked_torch_checkpoint, require_file
+from utils.conditions import KEYWORDS, TITLE
 from utils.data import Vocab
 from utils.numpy_gated import gru_forward, gru_from_torch, lstm_forward, lstm_from_torch
 from utils.numpy_rnn import log_softmax, rnn_step
@@ -107,17 +108,21 @@ def _layers(config: dict, w: dict) -> list[dict]:
 
 def make_step_fn(saved: dict):
     """单步函数 step(token_id, state) -> (logits[V], 新状态)，与 torch_poems.make_step_fn 算的相同（不用 dropout）。
-    state 是每层的 (h, c)（LSTM）或 h；None 是全零初始状态。"""
+    state 是每层的 (h, c)（LSTM）或 h；None 是全零初始状态。每步读题的模型（utils.title_every_step）见 _every_step。"""
     config, w = saved["config"], saved["state_dict"]
+    if config.get(EVERY_STEP):
+        return _every_step(saved)
     cell, H = config["cell"], config["hidden_dim"]
     layers, output = _layers(config, w), _output_layer(config, w)
     embedding, projection = w["embed_layer.weight"], ("projection.weight" in w)
 
-    def step(token_id, state):
+    def step(token_id, state, add_input=None, add_output=None):
         if state is None:
             zero = np.zeros((1, H), np.float32)
             state = [(zero, zero) if cell == "lstm" else zero for _ in layers]
         x, new_state = embedding[token_id][None], []
+        if add_input is not None:
+            x = x + add_input
         for params, s in zip(layers, state):
             if cell == "lstm":
                 _, s, _ = lstm_forward(params, x[:, None], *s)
@@ -132,7 +137,35 @@ def make_step_fn(saved: dict):
         h = x[0]
         if projection:
             h = w["projection.weight"] @ h + w["projection.bias"]
+        if add_output is not None:
+            h = h + add_output
         return output(h), new_state
+
+    return step
+
+
+def _every_step(saved: dict):
+    """每步读题的模型：<bos> 与分隔符之间的字的嵌入之和、个数记在状态里；读到分隔符起，每步的输入和输出层之前的向量
+    各加上一个线性层作用在它们的平均 c 上（与 TitleEveryStep.features 相同）。"""
+    weights = saved["state_dict"]
+    inner = dict(saved, config={k: v for k, v in saved["config"].items() if k != EVERY_STEP},
+                 state_dict={k.removeprefix("model."): v for k, v in weights.items() if k.startswith("model.")})
+    plain, embedding = make_step_fn(inner), inner["state_dict"]["embed_layer.weight"]
+    to_input, to_output = weights["to_input.weight"], weights["to_output.weight"]
+    word2id = {word: i for i, word in enumerate(saved["id2word"])}
+    separators, bos = {word2id[TITLE], word2id[KEYWORDS]}, word2id["<bos>"]
+
+    def step(token_id, state):
+        rnn_state, (total, count, read) = state if state is not None else (None, (0.0, 0, False))
+        read = read or token_id in separators
+        if not read and token_id != bos:
+            total, count = total + embedding[token_id], count + 1
+        if read and count:
+            c = total / count
+            logits, rnn_state = plain(token_id, rnn_state, to_input @ c, to_output @ c)
+        else:  # 还没读到分隔符，或条件是空的（c = 0）：与原来的模型相同
+            logits, rnn_state = plain(token_id, rnn_state)
+        return logits, (rnn_state, (total, count, read))
 
     return step
 

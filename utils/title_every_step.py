@@ -16,9 +16,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from utils.checkpoints import EVERY_STEP
 from utils.data import Vocab
 from utils.title_state import separators as separator_ids
-from utils.torch_poems import EVERY_STEP, myRNNModel
+from utils.torch_poems import myRNNModel
 
 
 class TitleEveryStep(nn.Module):

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
-from utils.checkpoints import (SUFFIXES, TORCH_FORMAT, CheckpointError, check_compatible, check_vocab_size,
-                               checked_torch_checkpoint, require_file)
+from utils.checkpoints import (EVERY_STEP, SUFFIXES, TORCH_FORMAT, CheckpointError, check_compatible,
+                               check_vocab_size, checked_torch_checkpoint, require_file)
 from utils.data import Vocab, iterate_batches, length_sorted_chunks, pad_sequences, stream_windows
 from utils.decoding import generate
 from utils.settings import torch_device
@@ -515,9 +515,6 @@ def read_checkpoint(path) -> dict:
     except Exception:  # 各种损坏或陌生的文件会引发各种异常，统一成一条说明
         saved = None
     return checked_torch_checkpoint(saved, path)
-
-
-EVERY_STEP = "title_every_step"  # 检查点的设置里有它（True）时，模型是 utils.title_every_step.TitleEveryStep
 
 
 def load_checkpoint(path, device=None) -> tuple[myRNNModel, Vocab]:
