@@ -284,8 +284,6 @@ def train(args) -> dict:
         raise SystemExit("--title-state 要与 --conditions 一起用 (--title-state needs --conditions)")
     if args.init and args.title_state:
         raise SystemExit("--init 与 --title-state 不能同时用 (--init takes a plain checkpoint)")
-    if args.every_step and not (args.conditions and args.init):
-        raise SystemExit("--every-step 要与 --conditions、--init 一起用 (--every-step needs --conditions and --init)")
     if args.reverse:
         if args.conditions:
             raise SystemExit("--reverse 与 --conditions 不能同时用 (--reverse takes no conditions)")
@@ -420,6 +418,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.max_minutes and int(os.environ.get("WORLD_SIZE", 1)) > 1:  # 各进程各自计时，会停在不同的步上，全归约就卡住
         raise SystemExit("--max-minutes 只用于单进程训练 (--max-minutes needs a single process)")
+    if args.every_step and not (args.conditions and args.init):
+        raise SystemExit("--every-step 要与 --conditions、--init 一起用 (--every-step needs --conditions and --init)")
     configure_allocator()
     try:
         progress = train(args)
