@@ -50,7 +50,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from utils import title_state, torch_poems
 from utils.course_models import MODEL, STEPS, TRAIN  # （第 7 章的模型：自适应 softmax 的两层 LSTM）
-from utils.conditions import KeywordExtractor, condition_vocab, training_seqs
+from utils.conditions import KeywordExtractor, condition_vocab, separators, training_seqs
 from utils.data import extra_training_poems, iterate_batches, load_poems, process_dataset, split_poems
 from utils.poet import reversed_poem
 from utils.provenance import code_version, machine, sha256, utc_now
@@ -298,7 +298,7 @@ def train(args) -> dict:
     seqs = [s[:args.max_len] for s in seqs]
     torch.manual_seed(args.seed)  # 各进程同样初始化（DDP 也会把 0 号进程的参数广播给其余进程）
     model = torch_poems.build_model(len(vocab), device=device, **(MODEL | args.model))
-    net = TitleState(model, title_state.separators(vocab)).to(device) if args.title_state else model
+    net = TitleState(model, separators(vocab)).to(device) if args.title_state else model
     if args.every_step:  # 模型本身不动（权重在下面由 --init 读入），只训练新加的两层
         model.requires_grad_(False)
         net = TitleEveryStep(model, vocab).to(device)

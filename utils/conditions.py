@@ -45,6 +45,11 @@ def condition_vocab(vocab: Vocab) -> Vocab:
     return Vocab(list(vocab.id2word) + [TITLE, KEYWORDS])
 
 
+def separators(vocab: Vocab) -> list[int]:
+    """按题作诗的两个分隔符的编号（条件在 <bos> 与它们之间）。"""
+    return [vocab.word2id[TITLE], vocab.word2id[KEYWORDS]]
+
+
 def _candidates(content: str) -> list[str]:
     """候选关键词：每句按两字一顿切出的两字词，不含虚字。"""
     return [w for line in poem_lines(content) for w in (line[i:i + 2] for i in range(0, len(line) - 1, 2))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from utils.checkpoints import EVERY_STEP, check_vocab_size, checked_torch_checkpoint, require_file
-from utils.conditions import KEYWORDS, TITLE
+from utils.conditions import separators
 from utils.data import Vocab
 from utils.numpy_gated import gru_forward, gru_from_torch, lstm_forward, lstm_from_torch
 from utils.numpy_rnn import log_softmax, rnn_step
@@ -152,12 +152,12 @@ def _every_step(saved: dict):
                  state_dict={k.removeprefix("model."): v for k, v in weights.items() if k.startswith("model.")})
     plain, embedding = make_step_fn(inner), inner["state_dict"]["embed_layer.weight"]
     to_input, to_output = weights["to_input.weight"], weights["to_output.weight"]
-    word2id = {word: i for i, word in enumerate(saved["id2word"])}
-    separators, bos = {word2id[TITLE], word2id[KEYWORDS]}, word2id["<bos>"]
+    vocab = Vocab(saved["id2word"])
+    marks, bos = set(separators(vocab)), vocab.word2id["<bos>"]
 
     def step(token_id, state):
         rnn_state, (total, count, read) = state if state is not None else (None, (0.0, 0, False))
-        read = read or token_id in separators
+        read = read or token_id in marks
         if not read and token_id != bos:
             total, count = total + embedding[token_id], count + 1
         if read and count:

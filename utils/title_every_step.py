@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from utils.checkpoints import EVERY_STEP
+from utils.conditions import separators
 from utils.data import Vocab
-from utils.title_state import separators as separator_ids
 from utils.torch_poems import myRNNModel
 
 
@@ -36,7 +36,7 @@ class TitleEveryStep(nn.Module):
         self.to_output = nn.Linear(dim, dim, bias=False)
         nn.init.zeros_(self.to_input.weight)
         nn.init.zeros_(self.to_output.weight)
-        self.register_buffer("separators", torch.tensor(separator_ids(vocab)), persistent=False)
+        self.register_buffer("separators", torch.tensor(separators(vocab)), persistent=False)
         self.bos = vocab.word2id["<bos>"]
 
     def condition(self, ids, embedded, state):

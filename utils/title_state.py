@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from utils import torch_poems
-from utils.conditions import KEYWORDS, TITLE
+from utils.conditions import separators
 from utils.data import Vocab, length_sorted_chunks, pad_sequences
 from utils.torch_poems import masked_mean, myRNNModel, split_inputs
 
@@ -38,10 +38,6 @@ def split_condition(ids, lengths, separators):
     cond = ids[:, 1:width + 1] * (steps[:, :width] < k[:, None])
     return cond, k, content, content_len
 
-
-def separators(vocab: Vocab) -> list[int]:
-    """按题作诗的两个分隔符的编号。"""
-    return [vocab.word2id[TITLE], vocab.word2id[KEYWORDS]]
 
 
 class TitleState(nn.Module):
