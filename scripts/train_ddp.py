@@ -9,7 +9,8 @@
 --model '{"hidden_dim": 512, "num_layers": 1}' 改模型的设置，--song 把宋诗加进训练集，--conditions 在诗前面按比例
 加上标题或关键词（utils.conditions：模型学会按题作诗）——第 12 章的大模型这样训练；再加 --title-state 时条件不当前缀、
 而编码进初始状态（utils.title_state，只为与前缀的做法比较；检查点旁边另存 <检查点>.title_state.pt）；
---every-step --init 检查点：在训练好的模型上只训练每步读题的两层（utils.title_every_step，模型本身不动）。
+--every-step --init 检查点：在训练好的模型上只训练每步读题的两层（utils.title_every_step，模型本身不动）；
+再加 --train-all 时模型本身也一起训练。
 
 代码不随进程数改变：
 - 每一步的“全局批”与单进程训练完全相同（utils.data.iterate_batches，批大小 --batch-size），
@@ -82,6 +83,8 @@ def parse_args(argv=None):
     p.add_argument("--init", type=Path, help="从这个检查点的权重开始训练（微调）")
     p.add_argument("--every-step", action="store_true",
                    help="与 --conditions、--init 一起用：模型不动，只训练每步读题的两个线性层（utils.title_every_step）")
+    p.add_argument("--train-all", action="store_true",
+                   help="与 --every-step 一起用：模型本身也一起训练，而不只是那两层")
     p.add_argument("--reverse", action="store_true",
                    help="每首诗倒过来训练（从右往左读的模型，第 12 章给候选重排用；验证集也倒过来求困惑度）")
     p.add_argument("--max-minutes", type=float, help="训练时间（分钟，续训时累计）到了就停，即使没到 --steps")
@@ -299,8 +302,8 @@ def train(args) -> dict:
     torch.manual_seed(args.seed)  # 各进程同样初始化（DDP 也会把 0 号进程的参数广播给其余进程）
     model = torch_poems.build_model(len(vocab), device=device, **(MODEL | args.model))
     net = TitleState(model, separators(vocab)).to(device) if args.title_state else model
-    if args.every_step:  # 模型本身不动（权重在下面由 --init 读入），只训练新加的两层
-        model.requires_grad_(False)
+    if args.every_step:  # 权重在下面由 --init 读入；不加 --train-all 时模型本身不动，只训练新加的两层
+        model.requires_grad_(args.train_all)
         net = TitleEveryStep(model, vocab).to(device)
     ddp = DistributedDataParallel(BatchLoss(net))
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=args.learning_rate, eps=1e-7)
@@ -420,6 +423,8 @@ def main(argv=None) -> int:
         raise SystemExit("--max-minutes 只用于单进程训练 (--max-minutes needs a single process)")
     if args.every_step and not (args.conditions and args.init):
         raise SystemExit("--every-step 要与 --conditions、--init 一起用 (--every-step needs --conditions and --init)")
+    if args.train_all and not args.every_step:
+        raise SystemExit("--train-all 要与 --every-step 一起用 (--train-all needs --every-step)")
     configure_allocator()
     try:
         progress = train(args)

@@ -129,14 +129,14 @@ def test_word_use_counts():
 
 
 def test_the_committed_judge_results_are_the_tables_in_their_readme():
-    """results/judge/ 的每个结果文件（含 base/、earlier/ 里的），其 judge_markdown 表格原样出现在那里的 README 里。"""
+    """results/judge/ 的每个结果文件（含 base/、earlier/、experiments/ 里的），其 judge_markdown 表格原样出现在那里的 README 里。"""
     import json
 
     from utils.settings import REPO_ROOT
 
     folder = REPO_ROOT / "results" / "judge"
     readme = (folder / "README.md").read_text(encoding="utf-8")
-    results = sorted([*folder.glob("*.json"), *folder.glob("base/*.json"), *folder.glob("earlier/*.json")])
+    results = sorted([*folder.glob("*.json"), *[p for sub in ("base", "earlier", "experiments") for p in folder.glob(f"{sub}/*.json")]])
     assert results
     for path in results:
         name = path.relative_to(folder).as_posix()

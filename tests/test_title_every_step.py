@@ -1,5 +1,5 @@
 """utils/title_every_step.py：初始为 0 时与原模型逐位相同；没有题目时无论两层学成什么都与原模型相同；
-逐字喂与整首喂结果相同；存、读检查点之后还是它；train_ddp --every-step 只动新加的两层。"""
+逐字喂与整首喂结果相同；存、读检查点之后还是它；train_ddp --every-step 只动新加的两层，加 --train-all 时模型也动。"""
 import pytest
 import torch
 
@@ -96,3 +96,17 @@ def test_every_step_trains_only_the_two_new_layers(tmp_path):
     assert isinstance(loaded, TitleEveryStep)
     with pytest.raises(SystemExit, match="--every-step"):  # 启动进程组之前就拒绝
         train_ddp.main([*small[:2], "--every-step", "--init", str(base / "poem.pt")])
+
+
+def test_train_all_trains_the_model_too(tmp_path):
+    small = ["--model", '{"hidden_dim": 24, "num_layers": 1, "adaptive_cutoffs": [1000, 3000]}', "--conditions"]
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    finish(torchrun(base, 1, 2, *small))
+    finish(torchrun(tuned, 1, 3, *small, "--every-step", "--train-all", "--init", str(base / "poem.pt"),
+                    "--learning-rate", "0.01"))
+    start, after = final_state(base)["model"], final_state(tuned)["model"]
+    changed = {name for name, weight in start.items() if not torch.equal(weight, after["model." + name])}
+    assert "embed_layer.weight" in changed and "rnn_layer.weight_hh_l0" in changed
+    assert after["to_input.weight"].abs().sum() > 0 and after["to_output.weight"].abs().sum() > 0
+    with pytest.raises(SystemExit, match="--train-all"):  # 启动进程组之前就拒绝
+        train_ddp.main([*small, "--train-all"])
