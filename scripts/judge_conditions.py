@@ -7,7 +7,7 @@
    （验证集与测试集里）那种题材的真诗的比例相比（至少 80 % 才说模型听懂了题目），并给出这个比值的 95 % 自助法区间
    （真诗与生成诗都重抽）；同样多首不给题目的生成诗被认作这种题材的比例是“不听题目”的底线。
    每种题材写 --per-theme 首，四种近体诗轮流，格律与解码用 make poem 的默认
-   （make poem ARGS="--title 送别 --form 五律 --metre"）；--guidance、--plan 换掉默认的引导与规划。
+   （make poem ARGS="--title 送别 --form 五律 --metre"）；--guidance、--plan、--temperature 换掉默认的引导、规划与温度。
 结果写到 .cache/judge/conditions.json，并打印 Markdown 表格。
 """
 from __future__ import annotations
@@ -45,7 +45,8 @@ def themes_markdown(result: dict) -> str:
     guidance = result["decoding"].get("guidance", 1.0)
     cut = f"（合理性约束 {result['plausible']:g}）" if guidance > 1 and "plausible" in result else ""  # 早先的结果没记下约束
     rows = [f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {guidance:g}{cut}"
-            f"{'，先由题目挑关键词（规划）' if result['decoding'].get('plan') else ''}；"
+            f"{'，先由题目挑关键词（规划）' if result['decoding'].get('plan') else ''}"
+            f"{'，温度 %g' % result['decoding']['temperature'] if result['decoding'].get('temperature', 1.0) != 1.0 else ''}；"
             "真诗是验证集与测试集里标题属于这种题材的诗）：", "",
             "| 题材 | 留出的真诗（首数） | 真诗命中率 | 按题生成的命中率 | 之比（须 ≥ 0.8） | 95 % 区间 | 不给题目的命中率 |",
             "|---|---:|---:|---:|---:|---|---:|"]
@@ -64,6 +65,7 @@ def main(argv=None) -> dict:
                    help="无分类器引导的分量（默认同 make poem）")
     p.add_argument("--plan", action=argparse.BooleanOptionalAction, default=poet.DEFAULTS["plan"],
                    help="先由题目挑关键词再写（默认同 make poem）")
+    p.add_argument("--temperature", type=float, default=poet.DEFAULTS["temperature"], help="温度（默认同 make poem）")
     args = p.parse_args(argv)
     start = time.perf_counter()
     lib = library("torch")
@@ -74,7 +76,7 @@ def main(argv=None) -> dict:
     test, held_out = pick(test, test[:200]), pick(valid + test, (valid + test)[::10])
     perplexity = content_perplexities(lambda seqs: lib.token_nlls(model, seqs), vocab, test)
 
-    decoding = poet.DEFAULTS | dict(guidance=args.guidance, plan=args.plan)
+    decoding = poet.DEFAULTS | dict(guidance=args.guidance, plan=args.plan, temperature=args.temperature)
     classifier = ThemeClassifier([p.content for p in train], [p.title for p in train])
     write = functools.partial(poet.write, *lib.writing_step(model), vocab, metre=True, **decoding)
 
@@ -98,7 +100,8 @@ def main(argv=None) -> dict:
                   machine=provenance.machine(), date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60,
                   fast=FAST)
     suffix = "".join([*([f"_g{args.guidance:g}"] if args.guidance != poet.DEFAULTS["guidance"] else []),
-                      *([f"_{'plan' if args.plan else 'noplan'}"] if args.plan != poet.DEFAULTS["plan"] else [])])
+                      *([f"_{'plan' if args.plan else 'noplan'}"] if args.plan != poet.DEFAULTS["plan"] else []),
+                      *([f"_t{args.temperature:g}"] if args.temperature != poet.DEFAULTS["temperature"] else [])])
     out = RESULT.with_stem(RESULT.stem + suffix)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
