@@ -205,3 +205,25 @@ def test_every_decoding_setting_spells_out_every_rule(monkeypatch):
     monkeypatch.setattr(poet, "DEFAULTS", dict(temperature=0.5, top_k=7, top_p=None, typical_p=0.5, repeat_bigrams=True,
                                                guidance=poet.DEFAULTS["guidance"], plan=poet.DEFAULTS["plan"]))
     assert {name: parse(extra) for name, (_, extra) in SETTINGS.items()} == before
+
+
+def test_the_quotient_of_the_two_fluency_ratios_stated_in_the_readme():
+    """results/judge/README.md 说大模型的每一次评判里 KN 之比 ÷ LSTM 之比都在某个范围、一共几次：从结果文件算出来核对。"""
+    import json
+    import re
+
+    from utils.settings import REPO_ROOT
+
+    folder = REPO_ROOT / "results" / "judge"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    quotients = {}
+    for path in folder.rglob("*.json"):
+        first, second = (f["ratio"] for f in json.loads(path.read_text(encoding="utf-8"))["fluency"].values())
+        quotients[path.relative_to(folder).as_posix()] = first / second
+    chapter7 = quotients.pop("torch07_default.json")
+    stated = re.search(r"大模型的 (\d+) 次评判.*?这个倍数都在 ([\d.]+)–([\d.]+) 之间（第 7 章的模型 `torch07_default.json` 是 ([\d.]+)）",
+                       readme, re.S)
+    assert stated, "README 里找不到那句话"
+    count, low, high, seventh = stated.groups()
+    assert int(count) == len(quotients)
+    assert (f"{min(quotients.values()):.2f}", f"{max(quotients.values()):.2f}", f"{chapter7:.2f}") == (low, high, seventh)
