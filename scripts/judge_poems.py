@@ -55,6 +55,8 @@ def main(argv=None, scorers: dict | None = None) -> dict:
                    help="按题作诗：每首生成的诗以它所配的那首真诗的标题为题（前 12 个字，词表外的字去掉）")
     p.add_argument("--limit", type=int, default=LIMIT, help="只随机取这么多首真诗（默认全部）")
     p.add_argument("--name", default="default", help="结果文件名")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="第 i 首生成的诗用种子 first-seed + i（默认 0；换一个数就是同样的设置另写一批诗，看评判随诗的起伏）")
     args = p.parse_args(argv)
     rules = poet.decoding_rules(args)
 
@@ -81,9 +83,9 @@ def main(argv=None, scorers: dict | None = None) -> dict:
 
     titles = {p.content: own_title(vocab, p.title) for p in load_poems()} if args.own_titles else {}
 
-    def write(form, seed):
-        rng = np.random.default_rng(seed)  # 一首候选时与 make poem --seed 写的相同
-        title = titles[real[seed]] if args.own_titles else None  # matched 给第 i 首真诗的种子是 i
+    def write(form, i):  # matched 给第 i 首真诗配的诗
+        rng = np.random.default_rng(args.first_seed + i)  # 一首候选时与 make poem --seed 写的相同
+        title = titles[real[i]] if args.own_titles else None
         candidates = [poet.write(*lib.writing_step(model), vocab, title=title, form=form, metre=not args.no_metre,
                                  rng=rng, **rules) for _ in range(args.candidates)]
         return candidates[poet.rerank(candidates, rerankers) if len(candidates) > 1 else 0]

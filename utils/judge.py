@@ -51,7 +51,7 @@ def held_out_real(vocab: Vocab, forms: Sequence[str] = REGULAR_FORMS, poems=None
 
 
 def matched(write: Callable[[str, int], str], real: Sequence[str]) -> list[str]:
-    """每首真诗配一首同体裁的生成诗：write(体裁, 种子) -> 诗，第 i 首的种子是 i。"""
+    """每首真诗配一首同体裁的生成诗：write(体裁, i) -> 诗，i 是真诗的序号（scripts.judge_poems 用它定种子）。"""
     return [write(poem_form(content), i) for i, content in enumerate(real)]
 
 
