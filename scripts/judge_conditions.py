@@ -7,7 +7,7 @@
    （验证集与测试集里）那种题材的真诗的比例相比（至少 80 % 才说模型听懂了题目），并给出这个比值的 95 % 自助法区间
    （真诗与生成诗都重抽）；同样多首不给题目的生成诗被认作这种题材的比例是“不听题目”的底线。
    每种题材写 --per-theme 首，四种近体诗轮流，格律与解码用 make poem 的默认
-   （make poem ARGS="--title 送别 --form 五律 --metre"）；--guidance、--plan、--temperature 换掉默认的引导、规划与温度。
+   （make poem ARGS="--title 送别 --form 五律 --metre"）；--guidance、--guided-lines、--plan、--temperature 换掉默认的引导、引导几句、规划与温度。
 结果写到 .cache/judge/conditions.json，并打印 Markdown 表格。
 """
 from __future__ import annotations
@@ -44,6 +44,8 @@ def themes_markdown(result: dict) -> str:
     """第 2 项：题材命中率。"""
     guidance = result["decoding"].get("guidance", 1.0)
     cut = f"（合理性约束 {result['plausible']:g}）" if guidance > 1 and "plausible" in result else ""  # 早先的结果没记下约束
+    lines = result["decoding"].get("guided_lines")  # 早先的结果没有这一项：每句都引导
+    cut += f"，只引导前 {lines} 句" if guidance > 1 and lines and lines < 8 else ""
     rows = [f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {guidance:g}{cut}"
             f"{'，先由题目挑关键词（规划）' if result['decoding'].get('plan') else ''}"
             f"{'，温度 %g' % result['decoding']['temperature'] if result['decoding'].get('temperature', 1.0) != 1.0 else ''}；"
@@ -63,6 +65,8 @@ def main(argv=None) -> dict:
     p.add_argument("--per-theme", type=int, default=pick(100, 8), help="每种题材生成几首")
     p.add_argument("--guidance", type=float, default=poet.DEFAULTS["guidance"],
                    help="无分类器引导的分量（默认同 make poem）")
+    p.add_argument("--guided-lines", type=int, default=poet.DEFAULTS["guided_lines"],
+                   help="引导只用在前几句（默认同 make poem；8 即每句都引导）")
     p.add_argument("--plan", action=argparse.BooleanOptionalAction, default=poet.DEFAULTS["plan"],
                    help="先由题目挑关键词再写（默认同 make poem）")
     p.add_argument("--temperature", type=float, default=poet.DEFAULTS["temperature"], help="温度（默认同 make poem）")
@@ -76,7 +80,8 @@ def main(argv=None) -> dict:
     test, held_out = pick(test, test[:200]), pick(valid + test, (valid + test)[::10])
     perplexity = content_perplexities(lambda seqs: lib.token_nlls(model, seqs), vocab, test)
 
-    decoding = poet.DEFAULTS | dict(guidance=args.guidance, plan=args.plan, temperature=args.temperature)
+    decoding = poet.DEFAULTS | dict(guidance=args.guidance, guided_lines=args.guided_lines, plan=args.plan,
+                                    temperature=args.temperature)
     classifier = ThemeClassifier([p.content for p in train], [p.title for p in train])
     write = functools.partial(poet.write, *lib.writing_step(model), vocab, metre=True, **decoding)
 
@@ -100,6 +105,7 @@ def main(argv=None) -> dict:
                   machine=provenance.machine(), date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60,
                   fast=FAST)
     suffix = "".join([*([f"_g{args.guidance:g}"] if args.guidance != poet.DEFAULTS["guidance"] else []),
+                      *([f"_l{args.guided_lines}"] if args.guided_lines != poet.DEFAULTS["guided_lines"] else []),
                       *([f"_{'plan' if args.plan else 'noplan'}"] if args.plan != poet.DEFAULTS["plan"] else []),
                       *([f"_t{args.temperature:g}"] if args.temperature != poet.DEFAULTS["temperature"] else [])])
     out = RESULT.with_stem(RESULT.stem + suffix)

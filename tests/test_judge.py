@@ -203,7 +203,8 @@ def test_every_decoding_setting_spells_out_every_rule(monkeypatch):
     before = {name: parse(extra) for name, (_, extra) in SETTINGS.items()}
     # top-p 在命令行上没有“不用”的写法，不用时就是默认的 None：它不换
     monkeypatch.setattr(poet, "DEFAULTS", dict(temperature=0.5, top_k=7, top_p=None, typical_p=0.5, repeat_bigrams=True,
-                                               guidance=poet.DEFAULTS["guidance"], plan=poet.DEFAULTS["plan"]))
+                                               guidance=poet.DEFAULTS["guidance"], guided_lines=poet.DEFAULTS["guided_lines"],
+                                               plan=poet.DEFAULTS["plan"]))
     assert {name: parse(extra) for name, (_, extra) in SETTINGS.items()} == before
 
 

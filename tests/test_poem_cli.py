@@ -73,6 +73,8 @@ def test_writes_well_formed_poems_reproducibly(tiny):
     (["--typical-p", "1.5"], "typical_p 必须在 (0, 1] 之间"),
     (["--guidance", "0.5"], "guidance 必须 ≥ 1"),
     (["--guidance", "nan"], "guidance 必须 ≥ 1"),
+    (["--guided-lines", "0"], "guided_lines 必须是正整数"),
+    (["--guided-lines", "两"], "参数有误"),
     (["--cell", "lstm"], "不是 --cell lstm"),
     (["--form", "九绝"], "参数有误"),
 ])

@@ -65,9 +65,10 @@ def test_the_title_fields_reach_the_writer_only_when_asked_for():
     guided = PoemWriter(lambda **kw: seen.append(kw) or "春风花月夜，山水白云天。", count=1, titles=True,
                         rules=DEFAULTS | dict(guidance=2.5))
     assert guided.guidance in guided.widget.children and guided.guidance.value == 2.5
-    guided.guidance.value = 4.0
+    assert guided.guided_lines in guided.widget.children and guided.guided_lines.value == DEFAULTS["guided_lines"]
+    guided.guidance.value, guided.guided_lines.value = 4.0, 8
     guided.on_click()
-    assert seen[-1]["guidance"] == 4.0
+    assert seen[-1]["guidance"] == 4.0 and seen[-1]["guided_lines"] == 8
 
 
 def test_decoding_rules_start_the_sliders_and_reach_the_writer():

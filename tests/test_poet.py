@@ -51,11 +51,11 @@ def test_guidance_pushes_the_log_probabilities_away_from_the_unconditioned_readi
         return logits, seen
 
     wrapped = guided(step, [7, sep], 3.0, no_condition(VOCAB))
-    logits, state = wrapped(VOCAB.bos_id, (False, False))
-    assert state == (True, False)  # 只有一遍读了条件
+    logits, state = wrapped(VOCAB.bos_id, (False, False, 0))
+    assert state == (True, False, 0)  # 只有一遍读了条件
     assert logits[20] - logits[21] == pytest.approx(3.0)
     logits, state = wrapped(10, state)
-    assert logits[20] - logits[21] == pytest.approx(3.0) and state == (True, False)
+    assert logits[20] - logits[21] == pytest.approx(3.0) and state == (True, False, 0)
     plain = np.log(np.full(len(VOCAB), 1 / len(VOCAB)))
     assert logits[21] == pytest.approx(plain[21] + 3.0 * (-np.log(len(VOCAB) - 1 + np.e) - plain[21]))
 
@@ -70,9 +70,53 @@ def test_guidance_never_picks_a_character_the_conditioned_model_finds_implausibl
         logits[20], logits[30] = 10.0, (-8.0 if not seen else -4.0)
         return logits, seen
 
-    logits, _ = guided(step, [7, sep], 5.0, no_condition(VOCAB))(VOCAB.bos_id, (False, False))
+    logits, _ = guided(step, [7, sep], 5.0, no_condition(VOCAB))(VOCAB.bos_id, (False, False, 0))
     # 不加约束时字 30 是 −18 + 5 × 4 = 2，比字 20 的 0 还高
     assert logits[30] < -1000 and int(np.argmax(logits)) == 20
+
+
+def test_guidance_stops_after_the_guided_lines_and_the_plain_pass_is_no_longer_run():
+    """lines=2：喂进两个句末标点之前按引导（字 20 高 w），之后只按条件（字 20 高 1，与 w = 1 相同），
+    没读条件的那一遍也不再跑。"""
+    sep, comma, stop = VOCAB.word2id[TITLE], VOCAB.word2id["，"], VOCAB.word2id["。"]
+    plain_calls = []
+
+    def step(token_id, state):
+        seen = bool(state) or token_id == 7
+        if not seen:
+            plain_calls.append(token_id)
+        logits = np.zeros(len(VOCAB))
+        logits[20] = 1.0 if seen else 0.0
+        return logits, seen
+
+    wrapped = guided(step, [7, sep], 3.0, no_condition(VOCAB), lines=2, line_ends={comma, stop})
+    logits, state = wrapped(VOCAB.bos_id, (False, False, 0))
+    for token in (10, comma, 11):  # 第二句还没写完：仍然引导
+        logits, state = wrapped(token, state)
+        assert logits[20] - logits[21] == pytest.approx(3.0)
+    before = len(plain_calls)
+    for token in (stop, 12, comma, 13):
+        logits, state = wrapped(token, state)
+        assert logits[20] - logits[21] == pytest.approx(1.0) and state[2] >= 2
+    assert len(plain_calls) == before
+
+
+def test_guiding_every_line_is_guiding_as_many_lines_as_the_poem_has():
+    """五绝四句：guided_lines=4（或更多）与不限句数写出同一首诗；只引导一句的不同。"""
+    rng = np.random.default_rng(3)
+    table = rng.normal(0, 1, size=(len(VOCAB), len(VOCAB)))
+
+    def step(token_id, state):  # 假模型：下一个字的 logits 只看这一个字（读过题目里的字 7 之后整体换一张表）
+        seen = bool(state) or token_id == 7
+        return table[token_id] * (2.0 if seen else 1.0), seen
+
+    title = VOCAB.id2word[7]
+    poems = {n: write(step, False, VOCAB, title=title, form="五绝", rng=5, guidance=3.0, guided_lines=n)
+             for n in (None, 4, 8, 1)}
+    assert poems[None] == poems[4] == poems[8] != poems[1]
+    for bad in (0, -1, 1.5):
+        with pytest.raises(DecodingError, match="guided_lines"):
+            write(step, False, VOCAB, title=title, form="五绝", rng=5, guidance=3.0, guided_lines=bad)
 
 
 def test_the_plausibility_cut_measurement_reads_the_removed_probability():

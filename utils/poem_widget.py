@@ -45,6 +45,8 @@ class PoemWriter:
                                        description="典型采样（1：不用）")
         self.guidance = w.FloatSlider(value=rules.get("guidance", 1.0), min=1.0, max=5.0, step=0.5,
                                       description="题目的分量（1：不加强）")  # 无分类器引导，只在按题作诗时起作用
+        self.guided_lines = w.IntSlider(value=rules.get("guided_lines") or 8, min=1, max=8,
+                                        description="只引导前几句（8：每句）")
         self.plan = w.Checkbox(value=rules.get("plan", False), description="先由题目挑关键词（规划）")
         self.no_repeat = w.Checkbox(value=not rules.get("repeat_bigrams", True), description="不重复二字组")
         self.metre = w.Checkbox(value=False, description="格律：平仄与押韵（要选体裁）")
@@ -54,7 +56,7 @@ class PoemWriter:
         self.widget = w.VBox([self.form, *((self.title, self.keywords) if titles else ()), self.acrostic,
                               self.first, self.temperature, self.top_k, self.top_p,
                               *((self.typical_p, self.no_repeat) if self.poet else ()),
-                              *((self.guidance, self.plan) if self.poet and titles else ()), self.metre, self.button,
+                              *((self.guidance, self.guided_lines, self.plan) if self.poet and titles else ()), self.metre, self.button,
                               self.output])
 
     def options(self) -> dict:
@@ -66,7 +68,7 @@ class PoemWriter:
         if self.poet:
             options.update(typical_p=self.typical_p.value if self.typical_p.value < 1 else None,
                            repeat_bigrams=not self.no_repeat.value, guidance=self.guidance.value,
-                           plan=self.plan.value)
+                           guided_lines=self.guided_lines.value, plan=self.plan.value)
         if self.titles:
             words = split_keywords(self.keywords.value)
             options.update(title=self.title.value.strip() or None, keywords=words or None)
