@@ -129,14 +129,14 @@ def test_word_use_counts():
 
 
 def test_the_committed_judge_results_are_the_tables_in_their_readme():
-    """results/judge/ 的每个结果文件（含 base/、earlier/、experiments/ 里的），其 judge_markdown 表格原样出现在那里的 README 里。"""
+    """results/judge/ 的每个结果文件（含 base/、earlier/、experiments/、quality/ 里的），其 judge_markdown 表格原样出现在那里的 README 里。"""
     import json
 
     from utils.settings import REPO_ROOT
 
     folder = REPO_ROOT / "results" / "judge"
     readme = (folder / "README.md").read_text(encoding="utf-8")
-    results = sorted([*folder.glob("*.json"), *[p for sub in ("base", "earlier", "experiments") for p in folder.glob(f"{sub}/*.json")]])
+    results = sorted([*folder.glob("*.json"), *[p for sub in ("base", "earlier", "experiments", "quality") for p in folder.glob(f"{sub}/*.json")]])
     assert results
     for path in results:
         name = path.relative_to(folder).as_posix()
@@ -219,6 +219,8 @@ def test_the_quotient_of_the_two_fluency_ratios_stated_in_the_readme():
     readme = (folder / "README.md").read_text(encoding="utf-8")
     quotients = {}
     for path in folder.rglob("*.json"):
+        if "quality" in path.relative_to(folder).parts:  # 别的模型（下一个测试）
+            continue
         first, second = (f["ratio"] for f in json.loads(path.read_text(encoding="utf-8"))["fluency"].values())
         quotients[path.relative_to(folder).as_posix()] = first / second
     chapter7 = quotients.pop("torch07_default.json")
@@ -228,3 +230,25 @@ def test_the_quotient_of_the_two_fluency_ratios_stated_in_the_readme():
     count, low, high, seventh = stated.groups()
     assert int(count) == len(quotients)
     assert (f"{min(quotients.values()):.2f}", f"{max(quotients.values()):.2f}", f"{chapter7:.2f}") == (low, high, seventh)
+
+
+def test_the_quotient_against_model_quality_table_is_its_files():
+    """results/judge/README.md 的“模型越好，两个打分模型越一致吗”：同一种解码、四个模型，困惑度与两个之比都从文件算出来。"""
+    import json
+
+    from utils.settings import REPO_ROOT
+
+    folder, models = REPO_ROOT / "results" / "judge", REPO_ROOT / "models"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    poet = json.loads((models / "poet.json").read_text(encoding="utf-8"))
+    rows = {"quality/torch07_poet_decoding.json": json.loads((models / "torch07_lstm.json").read_text(encoding="utf-8")),
+            "quality/short_default.json": json.loads((folder / "quality" / "checkpoints" / "short.json").read_text(encoding="utf-8")),
+            "decoding/base/t1.0-typical0.9.json": poet["fine_tuned_from"]["fine_tuned_from"], "poet_default.json": poet}
+    settings = set()
+    for name, model in rows.items():
+        result = json.loads((folder / name).read_text(encoding="utf-8"))
+        kn, lstm = (f["ratio"] for f in result["fluency"].values())
+        row = f"| {model['test_perplexity']:.2f} | `{name}` | {kn:.2f} | {lstm:.2f} | {kn / lstm:.2f} |"
+        assert row in readme, row
+        settings.add(tuple(result["settings"].get(k) for k in ("temperature", "top_k", "typical_p", "repeat_bigrams", "no_metre", "own_titles")))
+    assert len(settings) == 1  # 同一种解码
