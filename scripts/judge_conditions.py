@@ -45,7 +45,7 @@ def themes_markdown(result: dict) -> str:
     guidance = result["decoding"].get("guidance", 1.0)
     cut = f"（合理性约束 {result['plausible']:g}）" if guidance > 1 and "plausible" in result else ""  # 早先的结果没记下约束
     lines = result["decoding"].get("guided_lines")  # 早先的结果没有这一项：每句都引导
-    cut += f"，只引导前 {lines} 句" if guidance > 1 and lines and lines < 8 else ""
+    cut += f"，只引导前 {lines} 句" if guidance > 1 and lines and lines < poet.EVERY_LINE else ""
     rows = [f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {guidance:g}{cut}"
             f"{'，先由题目挑关键词（规划）' if result['decoding'].get('plan') else ''}"
             f"{'，温度 %g' % result['decoding']['temperature'] if result['decoding'].get('temperature', 1.0) != 1.0 else ''}；"
@@ -66,7 +66,7 @@ def main(argv=None) -> dict:
     p.add_argument("--guidance", type=float, default=poet.DEFAULTS["guidance"],
                    help="无分类器引导的分量（默认同 make poem）")
     p.add_argument("--guided-lines", type=int, default=poet.DEFAULTS["guided_lines"],
-                   help="引导只用在前几句（默认同 make poem；8 即每句都引导）")
+                   help=f"引导只用在前几句（默认同 make poem；{poet.EVERY_LINE} 即每句都引导）")
     p.add_argument("--plan", action=argparse.BooleanOptionalAction, default=poet.DEFAULTS["plan"],
                    help="先由题目挑关键词再写（默认同 make poem）")
     p.add_argument("--temperature", type=float, default=poet.DEFAULTS["temperature"], help="温度（默认同 make poem）")

@@ -17,6 +17,7 @@ from utils.conditions import split_keywords
 from utils.data import FORM_ALIASES
 from utils.decoding import DecodingError
 from utils.poem_cli import format_poem
+from utils.poet import EVERY_LINE
 
 FORMS = ("不限", *FORM_ALIASES)
 CHAPTER_RULES = dict(temperature=0.8, top_k=40, top_p=None)  # 第 6、7 章的解码设置
@@ -45,8 +46,8 @@ class PoemWriter:
                                        description="典型采样（1：不用）")
         self.guidance = w.FloatSlider(value=rules.get("guidance", 1.0), min=1.0, max=5.0, step=0.5,
                                       description="题目的分量（1：不加强）")  # 无分类器引导，只在按题作诗时起作用
-        self.guided_lines = w.IntSlider(value=rules.get("guided_lines") or 8, min=1, max=8,
-                                        description="只引导前几句（8：每句）")
+        self.guided_lines = w.IntSlider(value=rules.get("guided_lines") or EVERY_LINE, min=1, max=EVERY_LINE,
+                                        description=f"只引导前几句（{EVERY_LINE}：每句）")
         self.plan = w.Checkbox(value=rules.get("plan", False), description="先由题目挑关键词（规划）")
         self.no_repeat = w.Checkbox(value=not rules.get("repeat_bigrams", True), description="不重复二字组")
         self.metre = w.Checkbox(value=False, description="格律：平仄与押韵（要选体裁）")

@@ -26,7 +26,7 @@ import numpy as np
 
 from utils.conditions import TITLE, TITLE_CHARS, KeywordPlanner, condition_ids, no_condition
 from utils.data import Vocab, load_poems, split_poems
-from utils.decoding import DecodingError, StepFn, check_sampling, generate
+from utils.decoding import POEM_FORMS, DecodingError, StepFn, check_sampling, generate
 from utils.numpy_rnn import log_softmax
 
 BAN = 1e4  # 被禁的字的 logits 减去这么多：只要还有别的字可选，它的概率就是 0
@@ -41,6 +41,7 @@ PLAUSIBLE = 0.001
 DEFAULTS = dict(temperature=1.0, top_k=None, top_p=None, typical_p=0.9, repeat_bigrams=False, guidance=2.0,
                 guided_lines=2, plan=False)
 LINE_ENDS = "，。？！"  # 引导按句数算：喂进这些字就是写完了一句
+EVERY_LINE = max(form.lines for form in POEM_FORMS.values())  # 律诗八句：guided_lines 不少于它，近体诗就每句都引导
 
 
 def add_decoding_arguments(p: argparse.ArgumentParser) -> None:
