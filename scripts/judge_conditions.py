@@ -48,7 +48,8 @@ def themes_markdown(result: dict) -> str:
     cut += f"，只引导前 {lines} 句" if guidance > 1 and lines and lines < poet.EVERY_LINE else ""
     rows = [f"题材命中率（每种题材生成 {result['per_theme']} 首，无分类器引导 {guidance:g}{cut}"
             f"{'，先由题目挑关键词（规划）' if result['decoding'].get('plan') else ''}"
-            f"{'，温度 %g' % result['decoding']['temperature'] if result['decoding'].get('temperature', 1.0) != 1.0 else ''}；"
+            f"{'，温度 %g' % result['decoding']['temperature'] if result['decoding'].get('temperature', 1.0) != 1.0 else ''}"
+            f"{'，种子从 %d 起' % result['first_seed'] if result.get('first_seed') else ''}；"
             "真诗是验证集与测试集里标题属于这种题材的诗）：", "",
             "| 题材 | 留出的真诗（首数） | 真诗命中率 | 按题生成的命中率 | 之比（须 ≥ 0.8） | 95 % 区间 | 不给题目的命中率 |",
             "|---|---:|---:|---:|---:|---|---:|"]
@@ -70,6 +71,8 @@ def main(argv=None) -> dict:
     p.add_argument("--plan", action=argparse.BooleanOptionalAction, default=poet.DEFAULTS["plan"],
                    help="先由题目挑关键词再写（默认同 make poem）")
     p.add_argument("--temperature", type=float, default=poet.DEFAULTS["temperature"], help="温度（默认同 make poem）")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="每种题材第 i 首用种子 first-seed + i（默认 0；换一个数就是同样的设置另写一批诗，看命中率随诗的起伏）")
     args = p.parse_args(argv)
     start = time.perf_counter()
     lib = library("torch")
@@ -85,8 +88,9 @@ def main(argv=None) -> dict:
     classifier = ThemeClassifier([p.content for p in train], [p.title for p in train])
     write = functools.partial(poet.write, *lib.writing_step(model), vocab, metre=True, **decoding)
 
-    def written_to(title: str | None) -> list[str]:  # 第 i 首：四种近体诗轮流，种子 i
-        return [write(title=title, form=REGULAR_FORMS[i % len(REGULAR_FORMS)], rng=i) for i in range(args.per_theme)]
+    def written_to(title: str | None) -> list[str]:  # 第 i 首：四种近体诗轮流，种子 first_seed + i
+        return [write(title=title, form=REGULAR_FORMS[i % len(REGULAR_FORMS)], rng=args.first_seed + i)
+                for i in range(args.per_theme)]
 
     untitled = written_to(None)
     themes = {}
@@ -101,13 +105,15 @@ def main(argv=None) -> dict:
                                      untitled=classifier.hit_rate(untitled, theme), samples=written[:4])
     shown = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
     result = dict(checkpoint=shown.as_posix(), test_poems=len(test), classifier_c=classifier.c, perplexity=perplexity,
-                  per_theme=args.per_theme, themes=themes, decoding=decoding, plausible=poet.PLAUSIBLE,
+                  per_theme=args.per_theme, first_seed=args.first_seed, themes=themes, decoding=decoding,
+                  plausible=poet.PLAUSIBLE,
                   machine=provenance.machine(), date=provenance.utc_now(), minutes=(time.perf_counter() - start) / 60,
                   fast=FAST)
     suffix = "".join([*([f"_g{args.guidance:g}"] if args.guidance != poet.DEFAULTS["guidance"] else []),
                       *([f"_l{args.guided_lines}"] if args.guided_lines != poet.DEFAULTS["guided_lines"] else []),
                       *([f"_{'plan' if args.plan else 'noplan'}"] if args.plan != poet.DEFAULTS["plan"] else []),
-                      *([f"_t{args.temperature:g}"] if args.temperature != poet.DEFAULTS["temperature"] else [])])
+                      *([f"_t{args.temperature:g}"] if args.temperature != poet.DEFAULTS["temperature"] else []),
+                      *([f"_s{args.first_seed}"] if args.first_seed else [])])
     out = RESULT.with_stem(RESULT.stem + suffix)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
