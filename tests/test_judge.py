@@ -233,7 +233,7 @@ def test_the_quotient_of_the_two_fluency_ratios_stated_in_the_readme():
 
 
 def test_the_quotient_against_model_quality_table_is_its_files():
-    """results/judge/README.md 的“模型越好，两个打分模型越一致吗”：同一种解码、四个模型，困惑度与两个之比都从文件算出来。"""
+    """results/judge/README.md 的“模型越好，两个打分模型越一致吗”：同一种解码、五个模型，困惑度与两个之比都从文件算出来。"""
     import json
 
     from utils.settings import REPO_ROOT
@@ -243,6 +243,7 @@ def test_the_quotient_against_model_quality_table_is_its_files():
     poet = json.loads((models / "poet.json").read_text(encoding="utf-8"))
     rows = {"quality/torch07_poet_decoding.json": json.loads((models / "torch07_lstm.json").read_text(encoding="utf-8")),
             "quality/short_default.json": json.loads((folder / "quality" / "checkpoints" / "short.json").read_text(encoding="utf-8")),
+            "quality/mid_default.json": json.loads((folder / "quality" / "checkpoints" / "mid.json").read_text(encoding="utf-8")),
             "decoding/base/t1.0-typical0.9.json": poet["fine_tuned_from"]["fine_tuned_from"], "poet_default.json": poet}
     settings = set()
     for name, model in rows.items():
